@@ -1,0 +1,183 @@
+"""Schema of the intel data files and policy packs (validated with pydantic at load time).
+
+Every fact carries ``sources`` (addresses of what it was read from) and a date where the source
+gives one. Data files are YAML; see ``docs/intel.md`` for how to write your own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DEVICE_TYPES = (
+    "camera", "nvr", "doorbell", "phone", "tablet", "router", "switch", "access-point",
+    "modem", "iot", "smart-plug", "tv", "speaker", "pc", "server", "printer", "radio",
+    "drone", "inverter", "vehicle", "unknown",
+)
+"""Device types a rule or signature may name."""
+
+RelationType = Literal[
+    "subsidiary",  # target is owned or controlled by this entity
+    "affiliate",  # under common control
+    "brand",  # target is a brand name this entity markets
+    "oem",  # this entity manufactures products sold under target's name
+    "former-subsidiary",  # was owned by this entity during [since, until]
+    "spin-off",  # target was spun off from this entity and is now independent
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Relation(_Strict):
+    """A dated, sourced link from one entity to another."""
+
+    type: RelationType
+    target: str
+    """Entity id of the other party."""
+    since: str | None = None
+    """ISO date or year the relation began, when known."""
+    until: str | None = None
+    """ISO date or year it ended; None while it holds."""
+    note: str = ""
+    sources: list[str] = Field(min_length=1)
+    verified: bool = True
+    """False when only secondary or unconfirmed sources state the relation."""
+
+
+class Entity(_Strict):
+    """A company, brand-owning group, operator or service."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    """Legal or best-known full name."""
+    short: str
+    """Name shown in outputs."""
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    """Country of headquarters (ISO 3166 alpha-2); used as producer country when nothing better is known."""
+    kind: Literal["manufacturer", "operator", "software", "cloud", "brand", "other"]
+    products: list[str] = []
+    """Device types the entity is known to make (see ``DEVICE_TYPES``)."""
+    brands: list[str] = []
+    """Brand names marketed by the entity, as written on products."""
+    relations: list[Relation] = []
+    sources: list[str] = Field(min_length=1)
+
+    @field_validator("products")
+    @classmethod
+    def _known_types(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(DEVICE_TYPES))
+        if unknown:
+            raise ValueError(f"unknown device types {unknown}")
+        return value
+
+
+class EntityFile(_Strict):
+    version: str
+    entities: list[Entity]
+
+
+class OuiRegistrant(_Strict):
+    """Maps an exact IEEE registrant name to an entity (no substring matching)."""
+
+    registrant: str
+    """Registrant name exactly as in the IEEE registry (compared case- and spacing-insensitively)."""
+    entity: str
+    examples: list[str] = []
+    """A few OUIs registered under this name (``AA-BB-CC``); the tests check them against netaddr."""
+    sources: list[str] = Field(min_length=1)
+
+
+class OuiFile(_Strict):
+    version: str
+    registrants: list[OuiRegistrant]
+
+
+class DomainEntry(_Strict):
+    """A registrable domain (or a deeper name) and the entity operating it."""
+
+    domain: str = Field(pattern=r"^[a-z0-9.-]+$")
+    """Matches the name itself and every name below it."""
+    entity: str
+    purpose: str = ""
+    """What the endpoint is documented to do: ``device-cloud``, ``analytics``, ``p2p-relay``, ..."""
+    sources: list[str] = Field(min_length=1)
+    date: str | None = None
+    """Date of the source, when known."""
+
+
+class DomainFile(_Strict):
+    version: str
+    domains: list[DomainEntry]
+
+
+EvidenceKind = Literal[
+    "dhcp_vendor_class", "dhcp_hostname", "hostname", "mdns_name", "mdns_service",
+    "ssdp_server", "ssdp_model", "user_agent", "http_server",
+]
+
+
+class Signature(_Strict):
+    """A pattern over one kind of evidence that says something about the device."""
+
+    id: str = Field(pattern=r"^SIG-[A-Z0-9-]+$")
+    kind: EvidenceKind
+    pattern: str
+    """Python regular expression, matched with ``re.search`` and IGNORECASE."""
+    vendor: str | None = None
+    device_type: str | None = None
+    brand: str | None = None
+    certainty: float = Field(ge=0.0, le=1.0)
+    examples: list[str] = Field(min_length=1)
+    """Values that must match; the test suite runs each through the real matcher."""
+    counter_examples: list[str] = []
+    """Values that must not match."""
+    sources: list[str] = Field(min_length=1)
+
+
+class SignatureFile(_Strict):
+    version: str
+    signatures: list[Signature]
+
+
+class Match(_Strict):
+    """Conditions of a policy rule; every condition given must hold."""
+
+    vendors: list[str] = []
+    """Entity ids; the device's attributed vendor must be one of them (or related, see below)."""
+    include_related: bool = True
+    """Also match subsidiaries, affiliates, brands and OEM customers of ``vendors``."""
+    device_types: list[str] = []
+    """Device must have one of these types (empty: any type)."""
+    producer_country_in: list[str] = []
+    producer_country_not_in: list[str] = []
+    """Producer country of the device (the vendor's country unless evidence says otherwise)."""
+    destination: Literal["vendor-cloud", "watch-country"] | None = None
+    """Per-destination rules: traffic to the device vendor's own cloud, or to a watch-list country."""
+    restricted_only: bool = False
+    """Only for devices already matched by a vendor rule in an enabled pack."""
+
+
+class Rule(_Strict):
+    id: str = Field(pattern=r"^PH-[A-Z0-9]+-[0-9]{3}$")
+    title: str
+    severity: Literal["info", "low", "medium", "high", "critical"]
+    match: Match
+    scope: str
+    """The entry's scope wording as the source states it, shown to the user."""
+    effective: dt.date | None = None
+    references: list[str] = Field(min_length=1)
+
+
+class PolicyPack(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    authority: str
+    jurisdiction: str
+    version: str
+    summary: str
+    references: list[str] = Field(min_length=1)
+    rules: list[Rule]

@@ -1,0 +1,95 @@
+"""Sources: read evidence files and emit observations for the identify and analyze stages.
+
+A source never decides what a device *is*; it reports what the file says, with where it said it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from phonehome.errors import PhonehomeError
+from phonehome.model import InputSummary
+
+
+class SourceError(PhonehomeError):
+    """An input file could not be read at all. The message starts with the path."""
+
+
+ProgressCallback = Callable[[str, int, int], None]
+"""``(phase, done, total)``; total is 0 when unknown."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRecord:
+    """One bidirectional flow, as the flow meter saw it."""
+
+    src_mac: str | None
+    src_ip: str
+    dst_mac: str | None
+    dst_ip: str
+    protocol: int
+    src_port: int
+    dst_port: int
+    src_bytes: int
+    """Bytes from src to dst (the flow's initiator is src)."""
+    dst_bytes: int
+    first_seen: float
+    last_seen: float
+    server_name: str | None
+    """TLS SNI, QUIC SNI or HTTP Host as the meter dissected it."""
+    application: str | None
+    """nDPI application name, e.g. ``TLS.Google``."""
+    user_agent: str | None
+    client_fingerprint: str | None
+    """JA4 for TLS, DHCP option 55 fingerprint for DHCP."""
+    source: str
+    """Input file the flow was read from."""
+
+
+@dataclass(frozen=True, slots=True)
+class DnsAnswer:
+    """A name resolved to an address, as seen in a DNS or mDNS response."""
+
+    client_ip: str
+    """Who asked (destination of the response); empty for multicast answers."""
+    name: str
+    address: str
+    time: float
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class HostSignal:
+    """An identity fact a host announced about itself (DHCP, mDNS, SSDP, ...)."""
+
+    mac: str | None
+    ip: str | None
+    kind: str
+    """Evidence kind: ``dhcp_vendor_class``, ``dhcp_hostname``, ``mdns_name``, ``ssdp_server``, ..."""
+    value: str
+    source: str
+
+
+Observation = FlowRecord | DnsAnswer | HostSignal
+Item = Observation | InputSummary
+
+
+class Source(Protocol):
+    """A kind of evidence file."""
+
+    name: str
+
+    def sniff(self, path: Path, head: bytes) -> float:
+        """How sure this source is that it can read ``path``: 0..1, negative for "not mine"."""
+        ...
+
+    def read(self, path: Path, progress: ProgressCallback | None = None) -> Iterator[Item]:
+        """Stream the observations in ``path``, then exactly one ``InputSummary``.
+
+        Raises ``SourceError`` before yielding anything when the file cannot be read at all;
+        problems found later (a truncated tail) go into the summary's ``errors``.
+        """
+        ...

@@ -1,0 +1,261 @@
+"""The side pass over a capture: what the flow meter does not expose.
+
+Only frames on a few UDP ports (DNS, mDNS, DHCP, SSDP) and ARP are decoded; everything else is
+skipped after a look at a handful of header bytes, which keeps the pass cheap on large captures.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from collections.abc import Iterator
+
+import dpkt
+
+from phonehome.sources.interface import DnsAnswer, HostSignal, Observation
+from phonehome.sources.pcapfile import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IPV4,
+    LINKTYPE_IPV6,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_NULL,
+    LINKTYPE_RAW,
+)
+
+DNS_PORT, MDNS_PORT, SSDP_PORT = 53, 5353, 1900
+DHCP_PORTS = (67, 68)
+WATCHED_UDP_PORTS = frozenset({DNS_PORT, MDNS_PORT, SSDP_PORT, *DHCP_PORTS})
+_ETH_IPV4, _ETH_IPV6, _ETH_ARP, _ETH_VLAN, _ETH_QINQ = 0x0800, 0x86DD, 0x0806, 0x8100, 0x88A8
+_SSDP_FIELDS = {
+    b"server": "ssdp_server",
+    b"user-agent": "user_agent",
+    b"x-user-agent": "user_agent",
+    b"location": "ssdp_location",
+    b"nt": "ssdp_type",
+    b"st": "ssdp_type",
+    b"usn": "ssdp_usn",
+}
+_MAX_TEXT = 300
+
+
+def _mac(raw: bytes) -> str | None:
+    if len(raw) != 6 or raw == b"\x00" * 6:
+        return None
+    return ":".join(f"{b:02x}" for b in raw)
+
+
+def split_frame(linktype: int, frame: bytes) -> tuple[str | None, str | None, int, bytes]:
+    """``(src_mac, dst_mac, ethertype, l3_payload)``; ethertype 0 when not understood."""
+    if linktype == LINKTYPE_ETHERNET:
+        if len(frame) < 14:
+            return None, None, 0, b""
+        ethertype = (frame[12] << 8) | frame[13]
+        offset = 14
+        while ethertype in (_ETH_VLAN, _ETH_QINQ) and len(frame) >= offset + 4:
+            ethertype = (frame[offset + 2] << 8) | frame[offset + 3]
+            offset += 4
+        return _mac(frame[6:12]), _mac(frame[0:6]), ethertype, frame[offset:]
+    if linktype in (LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6):
+        if not frame:
+            return None, None, 0, b""
+        version = frame[0] >> 4
+        return None, None, _ETH_IPV4 if version == 4 else _ETH_IPV6 if version == 6 else 0, frame
+    if linktype == LINKTYPE_LINUX_SLL:
+        if len(frame) < 16:
+            return None, None, 0, b""
+        addr_len = (frame[4] << 8) | frame[5]
+        src = _mac(frame[6:12]) if addr_len == 6 else None
+        return src, None, (frame[14] << 8) | frame[15], frame[16:]
+    if linktype == LINKTYPE_LINUX_SLL2:
+        if len(frame) < 20:
+            return None, None, 0, b""
+        src = _mac(frame[12:18]) if frame[11] == 6 else None
+        return src, None, (frame[0] << 8) | frame[1], frame[20:]
+    if linktype == LINKTYPE_NULL:
+        if len(frame) < 5:
+            return None, None, 0, b""
+        version = frame[4] >> 4
+        return None, None, _ETH_IPV4 if version == 4 else _ETH_IPV6 if version == 6 else 0, frame[4:]
+    return None, None, 0, b""
+
+
+def _udp(ethertype: int, l3: bytes) -> tuple[str, str, int, int, bytes] | None:
+    """``(src_ip, dst_ip, sport, dport, payload)`` for UDP on a watched port, else None."""
+    if ethertype == _ETH_IPV4:
+        if len(l3) < 28 or l3[9] != 17:
+            return None
+        if (l3[6] & 0x1F) or l3[7]:  # a non-first fragment carries no UDP header
+            return None
+        ihl = (l3[0] & 0x0F) * 4
+        sport, dport = struct.unpack_from("!HH", l3, ihl)
+        if sport not in WATCHED_UDP_PORTS and dport not in WATCHED_UDP_PORTS:
+            return None
+        return (
+            str(ipaddress.IPv4Address(l3[12:16])),
+            str(ipaddress.IPv4Address(l3[16:20])),
+            sport,
+            dport,
+            l3[ihl + 8 :],
+        )
+    if ethertype == _ETH_IPV6:
+        if len(l3) < 48 or l3[6] != 17:
+            return None
+        sport, dport = struct.unpack_from("!HH", l3, 40)
+        if sport not in WATCHED_UDP_PORTS and dport not in WATCHED_UDP_PORTS:
+            return None
+        return (
+            str(ipaddress.IPv6Address(l3[8:24])),
+            str(ipaddress.IPv6Address(l3[24:40])),
+            sport,
+            dport,
+            l3[48:],
+        )
+    return None
+
+
+def _text(value: bytes | str) -> str:
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    return "".join(ch if ch.isprintable() else "?" for ch in text.strip())[:_MAX_TEXT]
+
+
+class SidePass:
+    """Decodes the frames of one capture into DNS answers and host signals."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._seen_signals: set[tuple[str | None, str | None, str, str]] = set()
+        self._seen_answers: set[tuple[str, str, str]] = set()
+
+    def frame(self, linktype: int, ts: float, frame: bytes) -> Iterator[Observation]:
+        """Observations in one frame (usually none)."""
+        src_mac, dst_mac, ethertype, l3 = split_frame(linktype, frame)
+        if ethertype == _ETH_ARP:
+            yield from self._arp(l3)
+            return
+        udp = _udp(ethertype, l3)
+        if udp is None:
+            return
+        src_ip, dst_ip, sport, dport, payload = udp
+        try:
+            if sport == DNS_PORT:
+                yield from self._dns(dst_ip, payload, ts, multicast=False)
+            elif MDNS_PORT in (sport, dport):
+                yield from self._mdns(src_mac, src_ip, payload, ts)
+            elif sport in DHCP_PORTS and dport in DHCP_PORTS:
+                yield from self._dhcp(src_mac, src_ip, payload)
+            elif dport == SSDP_PORT or sport == SSDP_PORT:
+                yield from self._ssdp(src_mac, src_ip, payload)
+        except (dpkt.UnpackError, struct.error, IndexError, ValueError):
+            return  # malformed payload: nothing to learn from this frame
+
+    def _signal(
+        self, mac: str | None, ip: str | None, kind: str, value: str
+    ) -> Iterator[HostSignal]:
+        if not value:
+            return
+        key = (mac, ip, kind, value)
+        if key in self._seen_signals:
+            return
+        self._seen_signals.add(key)
+        yield HostSignal(mac=mac, ip=ip, kind=kind, value=value, source=self.source)
+
+    def _answer(self, client: str, name: str, address: str, ts: float) -> Iterator[DnsAnswer]:
+        key = (client, name, address)
+        if key in self._seen_answers:
+            return
+        self._seen_answers.add(key)
+        yield DnsAnswer(client_ip=client, name=name, address=address, time=ts, source=self.source)
+
+    def _arp(self, l3: bytes) -> Iterator[HostSignal]:
+        if len(l3) < 28 or l3[0:2] != b"\x00\x01" or l3[2:4] != b"\x08\x00":
+            return
+        mac = _mac(l3[8:14])
+        ip = str(ipaddress.IPv4Address(l3[14:18]))
+        if mac and ip != "0.0.0.0":
+            yield from self._signal(mac, ip, "arp", f"{ip} is-at {mac}")
+
+    def _dns(self, client: str, payload: bytes, ts: float, multicast: bool) -> Iterator[Observation]:
+        msg = dpkt.dns.DNS(payload)
+        if msg.qr != dpkt.dns.DNS_R:
+            return
+        client_ip = "" if multicast else client
+        # Follow CNAME chains so the answer is attributed to the name the client asked for.
+        cname_of: dict[str, str] = {}
+        for rr in msg.an:
+            if rr.type == dpkt.dns.DNS_CNAME:
+                cname_of[rr.cname.lower()] = rr.name.lower()
+        for rr in msg.an:
+            if rr.type == dpkt.dns.DNS_A and len(rr.ip) == 4:
+                address = str(ipaddress.IPv4Address(rr.ip))
+            elif rr.type == dpkt.dns.DNS_AAAA and len(rr.ip6) == 16:
+                address = str(ipaddress.IPv6Address(rr.ip6))
+            else:
+                continue
+            name = rr.name.lower()
+            hops = 0
+            while name in cname_of and hops < 8:
+                name = cname_of[name]
+                hops += 1
+            yield from self._answer(client_ip, name, address, ts)
+
+    def _mdns(self, mac: str | None, ip: str, payload: bytes, ts: float) -> Iterator[Observation]:
+        msg = dpkt.dns.DNS(payload)
+        if msg.qr != dpkt.dns.DNS_R:
+            return
+        for rr in [*msg.an, *msg.ar]:
+            name = rr.name
+            if rr.type in (dpkt.dns.DNS_A, dpkt.dns.DNS_AAAA):
+                yield from self._signal(mac, ip, "mdns_name", _text(name))
+            elif rr.type == dpkt.dns.DNS_PTR:
+                service = name if name.startswith("_") else ""
+                if service and not service.startswith("_services._dns-sd"):
+                    yield from self._signal(mac, ip, "mdns_service", _text(service))
+                if rr.ptrname and not rr.ptrname.startswith("_"):
+                    yield from self._signal(mac, ip, "mdns_instance", _text(rr.ptrname))
+            elif rr.type == dpkt.dns.DNS_TXT:
+                for entry in rr.text:
+                    text = _text(entry)
+                    key = text.split("=", 1)[0].lower()
+                    if key in ("md", "model", "usb_mdl", "ty", "manufacturer", "fn", "am"):
+                        yield from self._signal(mac, ip, "mdns_txt", text)
+            elif rr.type == dpkt.dns.DNS_SRV:
+                yield from self._signal(mac, ip, "mdns_name", _text(rr.srvname))
+
+    def _dhcp(self, frame_mac: str | None, ip: str, payload: bytes) -> Iterator[HostSignal]:
+        msg = dpkt.dhcp.DHCP(payload)
+        options = dict(msg.opts)
+        if msg.op != dpkt.dhcp.DHCP_OP_REQUEST:
+            # Server replies: the server is a host too; note the leased address for the client.
+            client = _mac(msg.chaddr[:6]) if msg.hln == 6 else None
+            if client and msg.yiaddr:
+                leased = str(ipaddress.IPv4Address(msg.yiaddr))
+                yield from self._signal(client, leased, "dhcp_lease", leased)
+            if frame_mac:
+                yield from self._signal(frame_mac, ip, "dhcp_server", ip)
+            return
+        client = _mac(msg.chaddr[:6]) if msg.hln == 6 else frame_mac
+        client_ip = ip if ip != "0.0.0.0" else None
+        if 60 in options:
+            yield from self._signal(client, client_ip, "dhcp_vendor_class", _text(options[60]))
+        if 12 in options:
+            yield from self._signal(client, client_ip, "dhcp_hostname", _text(options[12]))
+        if 55 in options:
+            fingerprint = ",".join(str(b) for b in options[55])
+            yield from self._signal(client, client_ip, "dhcp_fingerprint", fingerprint)
+        if 81 in options and len(options[81]) > 3:
+            yield from self._signal(client, client_ip, "dhcp_fqdn", _text(options[81][3:]))
+
+    def _ssdp(self, mac: str | None, ip: str, payload: bytes) -> Iterator[HostSignal]:
+        head, _, _ = payload.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        if not lines or lines[0].startswith(b"M-SEARCH"):
+            # A search request describes the searcher only through its user agent.
+            wanted = {b"user-agent", b"x-user-agent"}
+        else:
+            wanted = set(_SSDP_FIELDS)
+        for line in lines[1:]:
+            key, sep, value = line.partition(b":")
+            key = key.strip().lower()
+            if sep and key in wanted:
+                yield from self._signal(mac, ip, _SSDP_FIELDS[key], _text(value))
