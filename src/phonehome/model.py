@@ -89,6 +89,8 @@ class Device:
     """Bytes the device received from remote addresses."""
     roles: tuple[str, ...] = ()
     """Observed roles: ``gateway`` (next hop of others' traffic), ``randomised-mac``."""
+    oui_vendor: str | None = None
+    """IEEE registrant of the MAC's OUI, as registered (None for randomised or unknown MACs)."""
 
 
 @dataclass(frozen=True)

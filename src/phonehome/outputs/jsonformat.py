@@ -33,6 +33,7 @@ def _device(device: Device, names: dict[str, str]) -> dict[str, Any]:
         "vendor": names.get(a.vendor) if a.vendor else None,
         "vendor_id": a.vendor,
         "brand": a.brand,
+        "oui_vendor": device.oui_vendor,
         "device_type": a.device_type,
         "confidence": round(a.confidence, 3),
         "roles": list(device.roles),

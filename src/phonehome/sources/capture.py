@@ -11,7 +11,6 @@ from typing import Any, BinaryIO
 from phonehome.model import InputSummary
 from phonehome.sources.interface import FlowRecord, Item, ProgressCallback, SourceError
 from phonehome.sources.pcapfile import (
-    GZIP_MAGIC,
     LINKTYPE_ETHERNET,
     LINKTYPE_LINUX_SLL,
     LINKTYPE_RAW,
@@ -60,8 +59,6 @@ class CaptureSource:
         self._active_timeout = active_timeout
 
     def sniff(self, path: Path, head: bytes) -> float:
-        if head[:2] == GZIP_MAGIC:
-            return 0.5  # could be any gzip file; open_capture checks what is inside
         return 1.0 if sniff_capture(head) else -1.0
 
     def read(self, path: Path, progress: ProgressCallback | None = None) -> Iterator[Item]:

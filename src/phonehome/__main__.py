@@ -1,0 +1,5 @@
+"""``python -m phonehome``."""
+
+from phonehome.cli import main
+
+main()

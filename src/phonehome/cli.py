@@ -1,0 +1,387 @@
+"""The ``phonehome`` command line. Only this module decides how to report errors and exit."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from phonehome import __version__, exitcodes
+from phonehome.errors import PhonehomeError, UsageError
+from phonehome.model import Report, Severity
+from phonehome.outputs.registry import FormatChoice
+from phonehome.sources.interface import ProgressCallback, SourceError
+
+app = typer.Typer(
+    name="phonehome",
+    help=(
+        "Audit a network for equipment from restricted vendors and for data leaving it.\n\n"
+        "Exit codes: 0 no finding at or above --fail-on; 1 findings; 2 usage error; "
+        "3 unreadable input (nothing stored)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        envvar="PHONEHOME_HOME",
+        help="Workspace directory (default: the user data directory).",
+        show_default=False,
+    ),
+]
+FormatOpt = Annotated[FormatChoice, typer.Option("--format", "-f", help="Output format.")]
+OutputOpt = Annotated[
+    str | None,
+    typer.Option("--output", "-o", help="Write the output to FILE ('-' for stdout).", show_default=False),
+]
+AuditIdOpt = Annotated[
+    int | None, typer.Option("--audit", help="Audit id (default: the latest).", show_default=False)
+]
+
+
+def _fatal(message: str, code: int, hint: str | None = None) -> NoReturn:
+    err.print(f"phonehome: error: {message}", markup=False, soft_wrap=True)
+    if hint:
+        err.print(f"Tip: {hint}", markup=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Map expected failures to one stderr line and a documented exit code."""
+    try:
+        yield
+    except SourceError as e:
+        _fatal(str(e), exitcodes.UNREADABLE_INPUT)
+    except PhonehomeError as e:
+        _fatal(str(e), exitcodes.USAGE)
+    except KeyboardInterrupt:
+        _fatal("interrupted; nothing was stored", 130)
+
+
+def _open_workspace(path: Path | None):  # type: ignore[no-untyped-def]
+    from phonehome.store.workspace import Workspace, default_home
+
+    return Workspace(path or default_home())
+
+
+def _write(text: str, output: str | None) -> None:
+    if output in (None, "-"):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = Path(output)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError as e:
+        raise UsageError(f"{target}: cannot write output ({e.strerror or e})") from e
+
+
+def _emit(report: Report, fmt: FormatChoice, output: str | None, default_html: Path | None) -> None:
+    if fmt is FormatChoice.terminal and output in (None, "-"):
+        from phonehome.outputs.terminal import print_summary
+
+        print_summary(report, Console(highlight=False))
+        return
+    if fmt is FormatChoice.html and output is None and default_html is not None:
+        default_html.parent.mkdir(parents=True, exist_ok=True)
+        output = str(default_html)
+    _write(fmt.to_format().render(report), output)
+    if output not in (None, "-"):
+        err.print(f"Report written to {output}", markup=False, soft_wrap=True)
+
+
+def _exit_for(report: Report, fail_on: str) -> int:
+    if fail_on == "never":
+        return exitcodes.OK
+    threshold = Severity.parse(fail_on)
+    return exitcodes.FINDINGS if any(f.severity >= threshold for f in report.findings) else exitcodes.OK
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[ProgressCallback | None]:
+    if not enabled:
+        yield None
+        return
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                label = "reading capture" if phase == "read" else "metering flows"
+                tasks[phase] = bar.add_task(label, total=total or None)
+            if phase == "flows":
+                bar.update(tasks[phase], completed=done, description=f"metering flows ({done:,})")
+            else:
+                bar.update(tasks[phase], completed=done, total=total or None)
+
+        def callback(phase: str, done: int, total: int) -> None:
+            if phase == "read" and "flows" in tasks:
+                # A new input starts: restart the per-file bars.
+                for task in tasks.values():
+                    bar.remove_task(task)
+                tasks.clear()
+            update(phase, done, total)
+
+        yield callback
+
+
+FAIL_ON_CHOICES = ("info", "low", "medium", "high", "critical", "never")
+
+
+@app.command()
+def audit(
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Captures (pcap, pcapng, .gz) or directories of them.", show_default=False)
+    ],
+    fmt: FormatOpt = FormatChoice.terminal,
+    output: OutputOpt = None,
+    workspace: WorkspaceOpt = None,
+    policy: Annotated[
+        list[str] | None,
+        typer.Option("--policy", "-p", help="Policy pack id to apply (repeatable; default: all).", show_default=False),
+    ] = None,
+    policy_pack: Annotated[
+        list[Path] | None,
+        typer.Option("--policy-pack", help="Extra policy pack YAML file (repeatable).", show_default=False),
+    ] = None,
+    intel_dir: Annotated[
+        list[Path] | None,
+        typer.Option("--intel", help="Extra intel data directory (repeatable).", show_default=False),
+    ] = None,
+    watch_country: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--watch-country",
+            help="ISO country code whose destinations raise a finding (repeatable; 'none' for no list). "
+            "Default: the countries of the vendors named by the enabled policies.",
+            envvar="PHONEHOME_WATCH_COUNTRIES",
+            show_default=False,
+        ),
+    ] = None,
+    local_net: Annotated[
+        list[str] | None,
+        typer.Option("--local-net", help="Extra local network CIDR (repeatable).", show_default=False),
+    ] = None,
+    min_confidence: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Minimum attribution confidence for a vendor finding.")
+    ] = 0.5,
+    skip_rule: Annotated[
+        list[str] | None, typer.Option("--skip-rule", help="Rule id to skip (repeatable).", show_default=False)
+    ] = None,
+    fail_on: Annotated[
+        str, typer.Option(help="Exit 1 when a finding is at least this severity: " + ", ".join(FAIL_ON_CHOICES) + ".")
+    ] = "high",
+    save: Annotated[bool, typer.Option(help="Save the audit in the workspace.")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Audit captures: devices, vendors, restricted equipment and where data goes."""
+    with _errors():
+        if fail_on not in FAIL_ON_CHOICES:
+            raise UsageError(f"--fail-on: expected one of {', '.join(FAIL_ON_CHOICES)}, got {fail_on!r}")
+        nets = []
+        for text in local_net or []:
+            try:
+                nets.append(ipaddress.ip_network(text, strict=False))
+            except ValueError:
+                raise UsageError(f"--local-net: not a network: {text!r}") from None
+        from phonehome.intel.loader import default_intel, load_intel
+        from phonehome.pipeline import AuditOptions, plan_inputs, run_audit
+        from phonehome.policy.engine import PolicySettings, default_watch_countries
+
+        intel = load_intel(intel_dir or [], policy_pack or []) if (intel_dir or policy_pack) else default_intel()
+        packs = tuple(policy or sorted(intel.packs))
+        unknown = [p for p in packs if p not in intel.packs]
+        if unknown:
+            raise UsageError(f"--policy: unknown pack {unknown[0]!r} (known: {', '.join(sorted(intel.packs))})")
+        countries = _watch_list(watch_country)
+        watch = countries if countries is not None else default_watch_countries(intel, packs)
+        planned, skipped = plan_inputs(inputs)
+        store = _open_workspace(workspace) if save else None
+        settings = PolicySettings(
+            packs=packs,
+            watch_countries=watch,
+            min_confidence=min_confidence,
+            skip_rules=frozenset(skip_rule or []),
+        )
+        options = AuditOptions(policy=settings, local_nets=tuple(nets), skipped=tuple(skipped))
+        with _progress(not quiet and err.is_terminal) as progress:
+            report = run_audit(planned, intel, options, progress)
+        for note in skipped:
+            err.print(f"phonehome: warning: {note}", markup=False, soft_wrap=True)
+        for summary in report.inputs:
+            for problem in summary.errors:
+                err.print(f"phonehome: warning: {summary.path}: {problem}", markup=False, soft_wrap=True)
+        default_html = None
+        if store is not None:
+            audit_id = store.save(report)
+            default_html = store.root / "reports" / f"audit-{audit_id}.html"
+            if not quiet:
+                err.print(f"Saved as audit {audit_id} in {store.root}", markup=False, soft_wrap=True)
+        _emit(report, fmt, output, default_html)
+    raise typer.Exit(_exit_for(report, fail_on))
+
+
+def _watch_list(values: list[str] | None) -> frozenset[str] | None:
+    if not values:
+        return None
+    codes = {c.strip().upper() for v in values for c in v.split(",") if c.strip()}
+    if codes == {"NONE"}:
+        return frozenset()
+    bad = sorted(c for c in codes if len(c) != 2 or not c.isalpha())
+    if bad:
+        raise UsageError(f"--watch-country: not an ISO 3166 alpha-2 code: {bad[0]!r}")
+    return frozenset(codes)
+
+
+@app.command()
+def report(
+    fmt: FormatOpt = FormatChoice.html,
+    output: OutputOpt = None,
+    workspace: WorkspaceOpt = None,
+    audit_id: AuditIdOpt = None,
+) -> None:
+    """Render a saved audit (HTML by default) without re-reading the captures."""
+    with _errors():
+        store = _open_workspace(workspace)
+        number, saved = store.load(audit_id)
+        _emit(saved, fmt, output, store.root / "reports" / f"audit-{number}.html")
+
+
+@app.command()
+def devices(
+    workspace: WorkspaceOpt = None,
+    audit_id: AuditIdOpt = None,
+    fmt: FormatOpt = FormatChoice.terminal,
+) -> None:
+    """List the devices of a saved audit."""
+    with _errors():
+        _, saved = _open_workspace(workspace).load(audit_id)
+        if fmt is FormatChoice.json:
+            import json
+
+            from phonehome.outputs.jsonformat import report_to_dict
+
+            _write(json.dumps(report_to_dict(saved)["devices"], indent=2) + "\n", None)
+            return
+        names = {e.id: e.name for e in saved.entities}
+        table = Table(title=f"{len(saved.devices)} devices")
+        for column in ("device", "IPs", "hostnames", "vendor", "type", "confidence", "roles"):
+            table.add_column(column)
+        for d in saved.devices:
+            a = d.attribution
+            table.add_row(
+                d.id,
+                ", ".join(d.ips[:4]),
+                ", ".join(d.hostnames[:3]),
+                names.get(a.vendor or "", "") or "",
+                a.device_type or "",
+                f"{a.confidence:.2f}",
+                ", ".join(d.roles),
+            )
+        Console(highlight=False).print(table)
+
+
+@app.command()
+def findings(
+    workspace: WorkspaceOpt = None,
+    audit_id: AuditIdOpt = None,
+    fmt: FormatOpt = FormatChoice.terminal,
+) -> None:
+    """List the findings of a saved audit."""
+    with _errors():
+        _, saved = _open_workspace(workspace).load(audit_id)
+        if fmt is FormatChoice.json:
+            import json
+
+            from phonehome.outputs.jsonformat import report_to_dict
+
+            _write(json.dumps(report_to_dict(saved)["findings"], indent=2) + "\n", None)
+            return
+        table = Table(title=f"{len(saved.findings)} findings")
+        for column in ("severity", "rule", "policy", "device", "title"):
+            table.add_column(column)
+        for f in saved.findings:
+            table.add_row(f.severity.label, f.rule_id, f.policy.policy, f.device_id, f.title)
+        Console(highlight=False).print(table)
+
+
+@app.command()
+def audits(workspace: WorkspaceOpt = None) -> None:
+    """List the audits saved in the workspace."""
+    with _errors():
+        store = _open_workspace(workspace)
+        table = Table(title=f"audits in {store.root}")
+        for column in ("id", "generated", "inputs", "devices", "findings"):
+            table.add_column(column)
+        for row in store.list_audits():
+            table.add_row(str(row.id), row.generated_at, "\n".join(row.inputs), str(row.devices), str(row.findings))
+        Console(highlight=False).print(table)
+
+
+@app.command()
+def policies() -> None:
+    """List the policy packs and their rules."""
+    with _errors():
+        from phonehome.intel.loader import default_intel
+
+        intel = default_intel()
+        table = Table(title=f"policy packs (intel {intel.version})")
+        for column in ("pack", "rule", "severity", "effective", "title"):
+            table.add_column(column)
+        for pack in sorted(intel.packs.values(), key=lambda p: p.id):
+            for rule in pack.rules:
+                effective = rule.effective.isoformat() if rule.effective else ""
+                table.add_row(pack.id, rule.id, rule.severity, effective, rule.title)
+        Console(highlight=False).print(table)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"phonehome {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Audit a network for restricted-vendor equipment and for data leaving it."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,195 @@
+"""Attribution: who made each device and what it is, with every piece of evidence kept.
+
+Each signal votes for a vendor and/or a device type with a certainty; votes for the same answer
+combine as independent evidence (1 - prod(1 - c)). Evidence that points elsewhere stays in the
+list, so a reader sees the disagreement.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import netaddr
+
+from phonehome.identify.inventory import DeviceDraft, is_randomised_mac
+from phonehome.intel.loader import Intel
+from phonehome.model import Attribution, Destination, Device, Evidence
+
+OUI_CERTAINTY = 0.6
+"""An OUI names the network interface's maker, which for modules and OEM kit is not the brand."""
+GATEWAY_TYPE_CERTAINTY = 0.6
+CLOUD_CERTAINTY = {"device-cloud": 0.7, "p2p-relay": 0.7, "firmware-update": 0.6, "os-telemetry": 0.6}
+"""Purposes of vendor endpoints that only the vendor's own devices contact."""
+_HOSTNAME_KINDS = ("dhcp_hostname", "mdns_name", "dhcp_fqdn")
+_SIGNAL_KIND_ALIASES = {"dhcp_hostname": ("dhcp_hostname", "hostname"), "mdns_name": ("mdns_name", "hostname"), "dhcp_fqdn": ("hostname",)}
+
+
+@dataclass(frozen=True)
+class _Vote:
+    vendor: str | None
+    device_type: str | None
+    brand: str | None
+    certainty: float
+    evidence: Evidence
+
+
+@functools.lru_cache(maxsize=4096)
+def oui_registrant(mac: str) -> tuple[str, str] | None:
+    """(OUI ``aa:bb:cc``, IEEE registrant name) from netaddr's bundled registry."""
+    try:
+        oui = netaddr.EUI(mac).oui
+        return f"{mac[:8]}", oui.registration().org
+    except (netaddr.NotRegisteredError, netaddr.AddrFormatError, ValueError, IndexError):
+        return None
+
+
+def _combine(values: Iterable[float]) -> float:
+    remaining = 1.0
+    for v in values:
+        remaining *= 1.0 - v
+    return 1.0 - remaining
+
+
+class Attributor:
+    """Turns device drafts into attributed devices using the intel data."""
+
+    def __init__(self, intel: Intel) -> None:
+        self._intel = intel
+
+    def attribute(self, draft: DeviceDraft, destinations: list[Destination]) -> Device:
+        votes = [*self._oui_votes(draft), *self._signal_votes(draft), *self._role_votes(draft)]
+        votes += self._cloud_votes(draft, destinations)
+        attribution = self._decide(votes)
+        hostnames = sorted(
+            {s.value for s in draft.signals if s.kind in _HOSTNAME_KINDS and s.value}
+        )
+        return Device(
+            id=draft.id,
+            mac=draft.mac,
+            ips=tuple(sorted(draft.ips, key=_ip_sort_key)),
+            hostnames=tuple(hostnames),
+            attribution=attribution,
+            bytes_out=draft.bytes_out,
+            bytes_in=draft.bytes_in,
+            roles=tuple(sorted(draft.roles)),
+            oui_vendor=_registrant(draft.mac),
+        )
+
+    def _oui_votes(self, draft: DeviceDraft) -> list[_Vote]:
+        if not draft.mac:
+            return []
+        source = ", ".join(sorted(draft.sources)) or "capture"
+        if is_randomised_mac(draft.mac):
+            note = "locally administered (randomised) MAC: no manufacturer assigned it"
+            return [_Vote(None, None, None, 0.0, Evidence("mac", draft.mac, source, note))]
+        hit = oui_registrant(draft.mac)
+        if hit is None:
+            return [_Vote(None, None, None, 0.0, Evidence("oui", draft.mac[:8], source, "not in the IEEE registry"))]
+        oui, registrant = hit
+        entity = self._intel.entity_for_registrant(registrant)
+        detail = f"IEEE registrant; intel maps it to {entity}" if entity else "IEEE registrant; not mapped to an intel entity"
+        evidence = Evidence("oui", f"{oui} {registrant}", source, detail)
+        return [_Vote(entity, None, None, OUI_CERTAINTY if entity else 0.0, evidence)]
+
+    def _signal_votes(self, draft: DeviceDraft) -> list[_Vote]:
+        votes: list[_Vote] = []
+        for signal in sorted(draft.signals, key=lambda s: (s.kind, s.value, s.source)):
+            if signal.kind in ("arp", "dhcp_lease", "dhcp_server"):
+                continue
+            kinds = _SIGNAL_KIND_ALIASES.get(signal.kind, (signal.kind,))
+            matched = False
+            for compiled in self._intel.signatures:
+                sig = compiled.signature
+                if sig.kind in kinds and compiled.regex.search(signal.value):
+                    matched = True
+                    what = ", ".join(
+                        f"{k}={v}" for k, v in (("vendor", sig.vendor), ("type", sig.device_type), ("brand", sig.brand)) if v
+                    )
+                    votes.append(
+                        _Vote(
+                            sig.vendor,
+                            sig.device_type,
+                            sig.brand,
+                            sig.certainty,
+                            Evidence(signal.kind, signal.value, signal.source, f"{sig.id}: {what}"),
+                        )
+                    )
+            if not matched:
+                votes.append(_Vote(None, None, None, 0.0, Evidence(signal.kind, signal.value, signal.source)))
+        return votes
+
+    def _role_votes(self, draft: DeviceDraft) -> list[_Vote]:
+        if "gateway" not in draft.roles:
+            return []
+        source = ", ".join(sorted(draft.sources)) or "capture"
+        evidence = Evidence(
+            "gateway", draft.mac or draft.id, source, "next hop for local hosts' traffic to remote addresses"
+        )
+        return [_Vote(None, "router", None, GATEWAY_TYPE_CERTAINTY, evidence)]
+
+    def _cloud_votes(self, draft: DeviceDraft, destinations: list[Destination]) -> list[_Vote]:
+        votes = []
+        seen: set[str] = set()
+        for d in destinations:
+            if not d.name or d.name in seen:
+                continue
+            entry = self._intel.domain_entry(d.name)
+            if entry is None:
+                continue
+            certainty = CLOUD_CERTAINTY.get(entry.purpose, 0.0)
+            seen.add(d.name)
+            if certainty == 0.0:
+                continue
+            detail = f"{entry.domain} is documented as {entry.entity} {entry.purpose}"
+            votes.append(
+                _Vote(entry.entity, None, None, certainty, Evidence("cloud_endpoint", d.name, _first_source(draft), detail))
+            )
+        return votes
+
+    def _decide(self, votes: list[_Vote]) -> Attribution:
+        by_vendor: dict[str, list[float]] = defaultdict(list)
+        by_type: dict[str, list[float]] = defaultdict(list)
+        by_brand: dict[str, list[float]] = defaultdict(list)
+        for v in votes:
+            if v.vendor:
+                by_vendor[v.vendor].append(v.certainty)
+            if v.device_type:
+                by_type[v.device_type].append(v.certainty)
+            if v.brand:
+                by_brand[v.brand].append(v.certainty)
+        vendor, confidence = _best(by_vendor)
+        device_type, _ = _best(by_type)
+        brand, _ = _best(by_brand)
+        if vendor and device_type is None:
+            products = self._intel.entities[vendor].products if vendor in self._intel.entities else []
+            if len(products) == 1:
+                device_type = products[0]
+        if vendor and brand is None:
+            brand = self._intel.name(vendor)
+        evidence = tuple(sorted({v.evidence for v in votes}))
+        return Attribution(vendor, brand, device_type, round(confidence, 3), evidence)
+
+
+def _best(scores: dict[str, list[float]]) -> tuple[str | None, float]:
+    if not scores:
+        return None, 0.0
+    ranked = sorted(((_combine(v), k) for k, v in scores.items()), key=lambda t: (-t[0], t[1]))
+    return ranked[0][1], ranked[0][0]
+
+
+def _registrant(mac: str | None) -> str | None:
+    if not mac or is_randomised_mac(mac):
+        return None
+    hit = oui_registrant(mac)
+    return hit[1] if hit else None
+
+
+def _first_source(draft: DeviceDraft) -> str:
+    return sorted(draft.sources)[0] if draft.sources else "capture"
+
+
+def _ip_sort_key(ip: str) -> tuple[int, str]:
+    return (1 if ":" in ip else 0, ip)

@@ -1,0 +1,311 @@
+"""Builds the device inventory and per-device traffic from a stream of observations.
+
+Observations arrive in any order (flows leave the meter when they expire, DNS answers when they
+are seen), so this stage only accumulates while reading and decides who is who at the end:
+which MACs are next hops (gateways), which addresses are local, and which side of each flow is
+the device.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from phonehome.model import DeviceID
+from phonehome.sources.interface import DnsAnswer, FlowRecord, HostSignal, Observation
+
+_SERVICE_PORTS = frozenset({53, 67, 68, 137, 138, 5353, 5355, 1900})
+"""Ports whose flow 'server name' is a query or a client name, not the endpoint's own name."""
+_MAX_NAMES = 8
+_MAX_IPS = 32
+_ROUTER_MIN_REMOTE_IPS = 4
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
+def is_local_ip(ip: str, extra: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()) -> bool:
+    """Private, link-local, ULA, CGNAT or user-declared addresses."""
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    if any(addr in net for net in extra):
+        return True
+    if addr.version == 4 and addr in _CGNAT:
+        return True
+    return addr.is_private and not addr.is_multicast and not addr.is_unspecified
+
+
+def is_unicast_ip(ip: str) -> bool:
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    if addr.is_multicast or addr.is_unspecified or addr.is_loopback:
+        return False
+    return not (addr.version == 4 and (ip == "255.255.255.255" or ip.endswith(".255")))
+
+
+def is_unicast_mac(mac: str | None) -> bool:
+    return bool(mac) and not (int(mac[:2], 16) & 0x01)  # type: ignore[index]
+
+
+def is_randomised_mac(mac: str) -> bool:
+    """Locally administered unicast MAC: set by software, not assigned by a manufacturer."""
+    return bool(int(mac[:2], 16) & 0x02)
+
+
+@dataclass
+class PairTraffic:
+    """Accumulated traffic between one device and one remote address."""
+
+    bytes_out: int = 0
+    bytes_in: int = 0
+    flows: int = 0
+    first_seen: float = float("inf")
+    last_seen: float = 0.0
+    names: Counter[str] = field(default_factory=Counter)
+    name_kinds: dict[str, str] = field(default_factory=dict)
+    applications: set[str] = field(default_factory=set)
+    ports: set[str] = field(default_factory=set)
+
+
+@dataclass
+class DeviceDraft:
+    """What the capture says about one local host, before attribution."""
+
+    id: DeviceID
+    mac: str | None
+    ips: set[str] = field(default_factory=set)
+    signals: list[HostSignal] = field(default_factory=list)
+    roles: set[str] = field(default_factory=set)
+    bytes_out: int = 0
+    bytes_in: int = 0
+    sources: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Inventory:
+    """Devices and their remote traffic, ready for attribution and destination analysis."""
+
+    devices: dict[DeviceID, DeviceDraft]
+    traffic: dict[tuple[DeviceID, str], PairTraffic]
+    dns: dict[str, dict[str, set[str]]]
+    """Address -> client IP ('' for anyone) -> names that resolved to it."""
+
+
+_FlowKey = tuple[str | None, str, str | None, str]
+
+
+class InventoryBuilder:
+    """Accumulates observations; ``build()`` resolves them into an ``Inventory``."""
+
+    def __init__(
+        self, local_nets: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network] = ()
+    ) -> None:
+        self._local_nets = tuple(local_nets)
+        self._flows: dict[_FlowKey, PairTraffic] = {}
+        self._flow_sources: dict[_FlowKey, str] = {}
+        self._user_agents: dict[tuple[str | None, str], set[tuple[str, str]]] = defaultdict(set)
+        self._fingerprints: dict[tuple[str | None, str], set[tuple[str, str]]] = defaultdict(set)
+        self._signals: list[HostSignal] = []
+        self._dns: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self._mac_remote_ips: dict[str, set[str]] = defaultdict(set)
+        self._gateway_macs: set[str] = set()
+        self._local_cache: dict[str, bool] = {}
+
+    def _local(self, ip: str) -> bool:
+        hit = self._local_cache.get(ip)
+        if hit is None:
+            hit = is_local_ip(ip, self._local_nets)
+            if len(self._local_cache) < 1_000_000:
+                self._local_cache[ip] = hit
+        return hit
+
+    def add(self, item: Observation) -> None:
+        if isinstance(item, FlowRecord):
+            self._add_flow(item)
+        elif isinstance(item, DnsAnswer):
+            names = self._dns[item.address][item.client_ip]
+            if len(names) < _MAX_NAMES:
+                names.add(item.name)
+        else:
+            self._signals.append(item)
+
+    def _add_flow(self, f: FlowRecord) -> None:
+        key = (f.src_mac, f.src_ip, f.dst_mac, f.dst_ip)
+        agg = self._flows.get(key)
+        if agg is None:
+            agg = self._flows[key] = PairTraffic()
+            self._flow_sources[key] = f.source
+        agg.bytes_out += f.src_bytes
+        agg.bytes_in += f.dst_bytes
+        agg.flows += 1
+        agg.first_seen = min(agg.first_seen, f.first_seen)
+        agg.last_seen = max(agg.last_seen, f.last_seen)
+        proto = {6: "tcp", 17: "udp"}.get(f.protocol, str(f.protocol))
+        agg.ports.add(f"{proto}/{f.dst_port}")
+        if f.application:
+            agg.applications.add(f.application)
+        service = f.dst_port in _SERVICE_PORTS or f.src_port in _SERVICE_PORTS
+        if f.server_name and not service and len(agg.names) < _MAX_NAMES:
+            name = f.server_name.lower().rstrip(".")
+            agg.names[name] += 1
+            agg.name_kinds.setdefault(name, _name_kind(f))
+        if f.server_name and f.dst_port in (67, 68):
+            self._signals.append(
+                HostSignal(f.src_mac, None, "dhcp_hostname", f.server_name, f.source)
+            )
+        if f.user_agent:
+            self._user_agents[(f.src_mac, f.src_ip)].add((f.user_agent[:300], f.source))
+        if f.client_fingerprint and f.dst_port not in (67, 68):
+            self._fingerprints[(f.src_mac, f.src_ip)].add((f.client_fingerprint, f.source))
+        src_local, dst_local = self._local(f.src_ip), self._local(f.dst_ip)
+        # The MAC that carries a local host's traffic to a remote address is a next hop.
+        if src_local and not dst_local and f.dst_mac and is_unicast_ip(f.dst_ip):
+            self._gateway_macs.add(f.dst_mac)
+        if dst_local and not src_local and f.src_mac and is_unicast_ip(f.src_ip):
+            self._gateway_macs.add(f.src_mac)
+        for mac, ip, local in ((f.src_mac, f.src_ip, src_local), (f.dst_mac, f.dst_ip, dst_local)):
+            if mac and not local:
+                ips = self._mac_remote_ips[mac]
+                if len(ips) < _ROUTER_MIN_REMOTE_IPS:
+                    ips.add(ip)
+
+    def _is_gateway(self, mac: str | None) -> bool:
+        if not mac:
+            return False
+        return mac in self._gateway_macs or (
+            len(self._mac_remote_ips.get(mac, ())) >= _ROUTER_MIN_REMOTE_IPS
+        )
+
+    def _device_end(self, mac: str | None, ip: str) -> DeviceID | None:
+        """The device a flow end belongs to, or None when the end is remote or not unicast."""
+        if mac and not is_unicast_mac(mac):
+            return None
+        if not is_unicast_ip(ip) and ip != "0.0.0.0":
+            return None
+        if mac and not self._is_gateway(mac):
+            return DeviceID(f"mac:{mac}")
+        if self._local(ip) and ip != "0.0.0.0":
+            return DeviceID(f"mac:{mac}") if mac else DeviceID(f"ip:{ip}")
+        return None
+
+    def build(self) -> Inventory:
+        devices: dict[DeviceID, DeviceDraft] = {}
+        traffic: dict[tuple[DeviceID, str], PairTraffic] = {}
+        ip_owner: dict[str, DeviceID] = {}
+
+        def device(dev_id: DeviceID, mac: str | None) -> DeviceDraft:
+            draft = devices.get(dev_id)
+            if draft is None:
+                draft = devices[dev_id] = DeviceDraft(id=dev_id, mac=mac)
+            return draft
+
+        for key, agg in self._flows.items():
+            src_mac, src_ip, dst_mac, dst_ip = key
+            source = self._flow_sources[key]
+            src_dev, dst_dev = self._device_end(src_mac, src_ip), self._device_end(dst_mac, dst_ip)
+            for dev_id, mac, ip in ((src_dev, src_mac, src_ip), (dst_dev, dst_mac, dst_ip)):
+                if dev_id is None:
+                    continue
+                draft = device(dev_id, mac)
+                draft.sources.add(source)
+                if ip != "0.0.0.0" and is_unicast_ip(ip) and len(draft.ips) < _MAX_IPS:
+                    if self._local(ip) or not self._is_gateway(mac):
+                        draft.ips.add(ip)
+                        ip_owner.setdefault(ip, dev_id)
+            if src_dev and dst_dev:
+                continue  # local traffic: not a destination
+            if src_dev and is_unicast_ip(dst_ip):
+                self._add_pair(traffic, devices[src_dev], dst_ip, agg, outbound=True)
+            elif dst_dev and is_unicast_ip(src_ip):
+                self._add_pair(traffic, devices[dst_dev], src_ip, agg, outbound=False)
+            elif not src_dev and not dst_dev and is_unicast_ip(src_ip) and is_unicast_ip(dst_ip):
+                # Neither end looks local (e.g. a capture of transit traffic): the initiator
+                # is treated as the device.
+                dev_id = DeviceID(f"mac:{src_mac}") if src_mac else DeviceID(f"ip:{src_ip}")
+                draft = device(dev_id, src_mac)
+                draft.ips.add(src_ip)
+                draft.sources.add(source)
+                self._add_pair(traffic, draft, dst_ip, agg, outbound=True)
+
+        for mac in sorted(self._gateway_macs):
+            if is_unicast_mac(mac):
+                draft = device(DeviceID(f"mac:{mac}"), mac)
+                draft.roles.add("gateway")
+        for draft in devices.values():
+            if draft.mac and is_randomised_mac(draft.mac):
+                draft.roles.add("randomised-mac")
+        self._attach_signals(devices, ip_owner)
+        return Inventory(devices=devices, traffic=traffic, dns=self._dns)
+
+    @staticmethod
+    def _add_pair(
+        traffic: dict[tuple[DeviceID, str], PairTraffic],
+        draft: DeviceDraft,
+        remote_ip: str,
+        agg: PairTraffic,
+        outbound: bool,
+    ) -> None:
+        pair = traffic.get((draft.id, remote_ip))
+        if pair is None:
+            pair = traffic[(draft.id, remote_ip)] = PairTraffic()
+        sent, received = (agg.bytes_out, agg.bytes_in) if outbound else (agg.bytes_in, agg.bytes_out)
+        pair.bytes_out += sent
+        pair.bytes_in += received
+        draft.bytes_out += sent
+        draft.bytes_in += received
+        pair.flows += agg.flows
+        pair.first_seen = min(pair.first_seen, agg.first_seen)
+        pair.last_seen = max(pair.last_seen, agg.last_seen)
+        pair.names.update(agg.names)
+        for name, kind in agg.name_kinds.items():
+            pair.name_kinds.setdefault(name, kind)
+        pair.applications |= agg.applications
+        if outbound:
+            pair.ports |= agg.ports
+
+    def _attach_signals(
+        self, devices: dict[DeviceID, DeviceDraft], ip_owner: dict[str, DeviceID]
+    ) -> None:
+        def owner(mac: str | None, ip: str | None) -> DeviceDraft | None:
+            if mac and is_unicast_mac(mac):
+                dev_id = DeviceID(f"mac:{mac}")
+                if dev_id not in devices:
+                    devices[dev_id] = DeviceDraft(id=dev_id, mac=mac)
+                return devices[dev_id]
+            if ip and ip in ip_owner:
+                return devices[ip_owner[ip]]
+            if ip and self._local(ip) and is_unicast_ip(ip):
+                dev_id = DeviceID(f"ip:{ip}")
+                return devices.setdefault(dev_id, DeviceDraft(id=dev_id, mac=None))
+            return None
+
+        for signal in self._signals:
+            draft = owner(signal.mac, signal.ip)
+            if draft is None:
+                continue
+            if signal.ip and self._local(signal.ip) and len(draft.ips) < _MAX_IPS:
+                draft.ips.add(signal.ip)
+            if signal.kind == "dhcp_server":
+                draft.roles.add("dhcp-server")
+            draft.signals.append(signal)
+            draft.sources.add(signal.source)
+        for table, kind in ((self._user_agents, "user_agent"), (self._fingerprints, "tls_ja4")):
+            for (mac, ip), values in table.items():
+                draft = owner(mac, ip) if (mac and not self._is_gateway(mac)) or self._local(ip) else None
+                if draft is None:
+                    continue
+                for value, source in sorted(values):
+                    draft.signals.append(HostSignal(mac, ip, kind, value, source))
+
+
+def _name_kind(f: FlowRecord) -> str:
+    app = (f.application or "").upper()
+    if app.startswith("HTTP") or f.dst_port == 80:
+        return "http_host"
+    if app.startswith(("TLS", "QUIC")) or f.dst_port in (443, 8443, 853):
+        return "tls_sni"
+    return "server_name"

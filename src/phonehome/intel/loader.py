@@ -1,0 +1,250 @@
+"""Loads and indexes the intel data files and policy packs.
+
+The package ships its own data under ``intel/data`` and ``policy/packs``; users add files of the
+same shape with ``--intel DIR`` and ``--policy-pack FILE``. Every file is validated before use.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from phonehome.errors import PhonehomeError
+from phonehome.intel.schema import (
+    DomainEntry,
+    DomainFile,
+    Entity,
+    EntityFile,
+    OuiFile,
+    PolicyPack,
+    Relation,
+    Signature,
+    SignatureFile,
+)
+
+_M = TypeVar("_M", bound=BaseModel)
+COVERING_RELATIONS = frozenset({"subsidiary", "affiliate", "brand", "oem"})
+"""Relations through which equipment counts as produced by the parent entity."""
+
+
+class IntelError(PhonehomeError):
+    """An intel data file or policy pack is missing, malformed or inconsistent."""
+
+
+def normalise_registrant(name: str) -> str:
+    """Registrant names compared without case, punctuation or spacing differences."""
+    return re.sub(r"[^a-z0-9]+", "", name.casefold())
+
+
+@dataclass(frozen=True)
+class CompiledSignature:
+    signature: Signature
+    regex: re.Pattern[str]
+
+
+@dataclass
+class Intel:
+    """Indexed intel data. Build it with ``load_intel``."""
+
+    entities: dict[str, Entity]
+    registrants: dict[str, tuple[str, str]]
+    """Normalised IEEE registrant name -> (entity id, registrant as written)."""
+    domains: dict[str, DomainEntry]
+    signatures: list[CompiledSignature]
+    packs: dict[str, PolicyPack]
+    version: str
+    _family_cache: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def entity_for_registrant(self, registrant: str) -> str | None:
+        hit = self.registrants.get(normalise_registrant(registrant))
+        return hit[0] if hit else None
+
+    def domain_entry(self, name: str) -> DomainEntry | None:
+        """The most specific domain entry covering ``name`` (label-boundary match)."""
+        labels = name.lower().rstrip(".").split(".")
+        for i in range(len(labels) - 1):
+            entry = self.domains.get(".".join(labels[i:]))
+            if entry:
+                return entry
+        return None
+
+    def family(self, entity_id: str) -> frozenset[str]:
+        """``entity_id`` and everything it covers through subsidiary/affiliate/brand/OEM links."""
+        cached = self._family_cache.get(entity_id)
+        if cached is not None:
+            return cached
+        seen = {entity_id}
+        todo = [entity_id]
+        while todo:
+            current = self.entities.get(todo.pop())
+            if current is None:
+                continue
+            for rel in current.relations:
+                if rel.type in COVERING_RELATIONS and rel.until is None and rel.target not in seen:
+                    seen.add(rel.target)
+                    todo.append(rel.target)
+        result = frozenset(seen)
+        self._family_cache[entity_id] = result
+        return result
+
+    def relation_path(self, parent: str, child: str) -> list[tuple[str, Relation]]:
+        """The chain of relations that puts ``child`` in ``parent``'s family (empty if same)."""
+        paths: dict[str, list[tuple[str, Relation]]] = {parent: []}
+        todo = [parent]
+        while todo:
+            current_id = todo.pop(0)
+            current = self.entities.get(current_id)
+            if current is None:
+                continue
+            for rel in current.relations:
+                if rel.type in COVERING_RELATIONS and rel.until is None and rel.target not in paths:
+                    paths[rel.target] = [*paths[current_id], (current_id, rel)]
+                    todo.append(rel.target)
+        return paths.get(child, [])
+
+    def name(self, entity_id: str | None) -> str | None:
+        if entity_id is None:
+            return None
+        entity = self.entities.get(entity_id)
+        return entity.short if entity else entity_id
+
+    def country(self, entity_id: str | None) -> str | None:
+        entity = self.entities.get(entity_id) if entity_id else None
+        return entity.country if entity else None
+
+
+def _load(path: Path, model: type[_M]) -> _M:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise IntelError(f"{path}: cannot read ({e.strerror or e})") from e
+    except yaml.YAMLError as e:
+        raise IntelError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from e
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise IntelError(f"{path}: {where}: {first['msg']}") from e
+
+
+def _package_dir(*parts: str) -> Path:
+    return Path(str(resources.files("phonehome").joinpath(*parts)))
+
+
+def builtin_pack_paths() -> list[Path]:
+    return sorted(_package_dir("policy", "packs").glob("*.yaml"))
+
+
+def load_intel(extra_dirs: Iterable[Path] = (), extra_packs: Iterable[Path] = ()) -> Intel:
+    """Load the shipped data plus any user directories (same file names) and packs."""
+    data_dirs = [_package_dir("intel", "data"), *extra_dirs]
+    entities: dict[str, Entity] = {}
+    registrants: dict[str, tuple[str, str]] = {}
+    domains: dict[str, DomainEntry] = {}
+    signatures: list[CompiledSignature] = []
+    versions: list[str] = []
+    for directory in data_dirs:
+        found = False
+        for name, model in (("entities.yaml", EntityFile),):
+            path = directory / name
+            if path.exists():
+                found = True
+                ef = _load(path, model)
+                versions.append(ef.version)
+                for entity in ef.entities:
+                    entities[entity.id] = entity
+        path = directory / "oui.yaml"
+        if path.exists():
+            found = True
+            of = _load(path, OuiFile)
+            for reg in of.registrants:
+                registrants[normalise_registrant(reg.registrant)] = (reg.entity, reg.registrant)
+        path = directory / "domains.yaml"
+        if path.exists():
+            found = True
+            df = _load(path, DomainFile)
+            for entry in df.domains:
+                domains[entry.domain] = entry
+        path = directory / "signatures.yaml"
+        if path.exists():
+            found = True
+            signatures.extend(_compile(path, _load(path, SignatureFile).signatures))
+        if not found and directory != data_dirs[0]:
+            raise IntelError(f"{directory}: no intel files (entities/oui/domains/signatures.yaml)")
+    sig_path = _package_dir("identify", "signatures.yaml")
+    if sig_path.exists():
+        signatures[:0] = _compile(sig_path, _load(sig_path, SignatureFile).signatures)
+    packs: dict[str, PolicyPack] = {}
+    for path in [*builtin_pack_paths(), *extra_packs]:
+        pack = _load(path, PolicyPack)
+        packs[pack.id] = pack
+    intel = Intel(
+        entities=entities,
+        registrants=registrants,
+        domains=domains,
+        signatures=signatures,
+        packs=packs,
+        version="+".join(versions) or "none",
+    )
+    _check_references(intel)
+    return intel
+
+
+def _compile(path: Path, items: list[Signature]) -> list[CompiledSignature]:
+    out = []
+    for sig in items:
+        try:
+            out.append(CompiledSignature(sig, re.compile(sig.pattern, re.IGNORECASE)))
+        except re.error as e:
+            raise IntelError(f"{path}: {sig.id}: bad pattern ({e})") from e
+    return out
+
+
+def _check_references(intel: Intel) -> None:
+    known = intel.entities
+    problems: list[str] = []
+    for entity in known.values():
+        problems += [
+            f"entity {entity.id}: relation to unknown entity {rel.target!r}"
+            for rel in entity.relations
+            if rel.target not in known
+        ]
+    problems += [
+        f"oui registrant {written!r}: unknown entity {eid!r}"
+        for eid, written in intel.registrants.values()
+        if eid not in known
+    ]
+    problems += [
+        f"domain {d.domain}: unknown entity {d.entity!r}"
+        for d in intel.domains.values()
+        if d.entity not in known
+    ]
+    problems += [
+        f"signature {s.signature.id}: unknown vendor {s.signature.vendor!r}"
+        for s in intel.signatures
+        if s.signature.vendor and s.signature.vendor not in known
+    ]
+    for pack in intel.packs.values():
+        for rule in pack.rules:
+            problems += [
+                f"pack {pack.id} rule {rule.id}: unknown vendor {v!r}"
+                for v in rule.match.vendors
+                if v not in known
+            ]
+    if problems:
+        raise IntelError("intel data is inconsistent: " + "; ".join(problems[:5]))
+
+
+@functools.cache
+def default_intel() -> Intel:
+    """The shipped intel data, loaded once per process."""
+    return load_intel()

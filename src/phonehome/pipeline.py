@@ -1,0 +1,109 @@
+"""The audit pipeline: sources -> identify -> analyze -> policy -> Report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from phonehome.analyze.destinations import GeoLookup, analyze_destinations
+from phonehome.identify.attribution import Attributor
+from phonehome.identify.inventory import InventoryBuilder
+from phonehome.intel.loader import Intel
+from phonehome.model import Destination, DeviceID, EntityRef, InputSummary, Report
+from phonehome.policy.engine import PolicySettings, evaluate
+from phonehome.sources.interface import ProgressCallback, Source, SourceError
+from phonehome.sources.registry import SOURCES, detect, expand_inputs
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """Everything that shapes an audit besides its inputs."""
+
+    policy: PolicySettings
+    local_nets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    skipped: tuple[str, ...] = field(default=())
+
+
+def plan_inputs(paths: Sequence[Path]) -> tuple[list[tuple[Path, Source]], list[str]]:
+    """Match every input to a source before reading anything.
+
+    A file the user named that no source can read is an error; unknown files found while
+    walking a directory are skipped and reported.
+    """
+    sources: dict[str, Source] = {name: cls() for name, cls in SOURCES.items()}
+    planned: list[tuple[Path, Source]] = []
+    skipped: list[str] = []
+    for path, named in expand_inputs(list(paths)):
+        if named and not path.exists():
+            raise SourceError(f"{path}: no such file or directory")
+        source = detect(path, sources)
+        if source is None:
+            if named:
+                head = _head_hex(path)
+                raise SourceError(f"{path}: not a recognised input (pcap or pcapng capture); starts with 0x{head}" if head else f"{path}: empty file")
+            skipped.append(f"{path}: skipped, not a recognised input")
+            continue
+        planned.append((path, source))
+    if not planned:
+        raise SourceError(f"{', '.join(map(str, paths))}: no readable inputs found")
+    return planned, skipped
+
+
+def _head_hex(path: Path) -> str:
+    with open(path, "rb") as f:
+        return f.read(4).hex()
+
+
+def run_audit(
+    planned: Sequence[tuple[Path, Source]],
+    intel: Intel,
+    options: AuditOptions,
+    progress: ProgressCallback | None = None,
+    now: dt.datetime | None = None,
+) -> Report:
+    """Read every input, then identify, analyze and evaluate. Raises ``SourceError``."""
+    builder = InventoryBuilder(options.local_nets)
+    summaries: list[InputSummary] = []
+    for path, source in planned:
+        for item in source.read(path, progress):
+            if isinstance(item, InputSummary):
+                summaries.append(item)
+            else:
+                builder.add(item)
+    inventory = builder.build()
+    destinations, _ = analyze_destinations(inventory, intel, GeoLookup())
+    by_device: dict[DeviceID, list[Destination]] = defaultdict(list)
+    for d in destinations:
+        by_device[d.device_id].append(d)
+    attributor = Attributor(intel)
+    devices = sorted(
+        (attributor.attribute(draft, by_device[draft.id]) for draft in inventory.devices.values()),
+        key=lambda d: d.id,
+    )
+    findings = evaluate(devices, destinations, intel, options.policy)
+    referenced = {d.attribution.vendor for d in devices} | {d.organisation for d in destinations}
+    entities = tuple(
+        EntityRef(e, intel.name(e) or e, intel.country(e))
+        for e in sorted(x for x in referenced if x)
+    )
+    moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    return Report(
+        generated_at=moment.isoformat().replace("+00:00", "Z"),
+        inputs=tuple(summaries),
+        devices=tuple(devices),
+        destinations=tuple(destinations),
+        findings=tuple(findings),
+        intel_version=intel.version,
+        entities=entities,
+        settings={
+            "policies": list(options.policy.packs),
+            "watch_countries": sorted(options.policy.watch_countries),
+            "min_confidence": options.policy.min_confidence,
+            "local_networks": [str(n) for n in options.local_nets],
+            "skipped_inputs": list(options.skipped),
+        },
+    )

@@ -1,0 +1,54 @@
+"""Which source reads which file: every source sniffs the file's first bytes; the best score wins."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+
+from phonehome.sources.capture import CaptureSource
+from phonehome.sources.interface import Source, SourceError
+
+SOURCES: dict[str, type[CaptureSource]] = {"capture": CaptureSource}
+"""Built-in sources by name (``--source`` values)."""
+_HEAD_BYTES = 64
+
+
+def read_head(path: Path) -> bytes:
+    """The first bytes of ``path``, looking through gzip compression."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_HEAD_BYTES)
+            if head[:2] == b"\x1f\x8b":
+                f.seek(0)
+                try:
+                    with gzip.GzipFile(fileobj=f) as g:
+                        return head[:2] + g.read(_HEAD_BYTES)
+                except (OSError, EOFError) as e:
+                    raise SourceError(f"{path}: unreadable gzip data ({e})") from e
+            return head
+    except IsADirectoryError:
+        raise SourceError(f"{path}: is a directory") from None
+    except OSError as e:
+        raise SourceError(f"{path}: cannot open ({e.strerror or e})") from e
+
+
+def detect(path: Path, sources: dict[str, Source]) -> Source | None:
+    """The source that claims ``path`` most confidently, or None."""
+    head = read_head(path)
+    inner = head[2:] if head[:2] == b"\x1f\x8b" else head
+    scored = sorted(((s.sniff(path, inner), name) for name, s in sources.items()), reverse=True)
+    if scored and scored[0][0] > 0:
+        return sources[scored[0][1]]
+    return None
+
+
+def expand_inputs(paths: list[Path]) -> Iterator[tuple[Path, bool]]:
+    """Files to read, with whether the user named them (directories are walked, sorted)."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and not any(p.startswith(".") for p in child.relative_to(path).parts):
+                    yield child, False
+        else:
+            yield path, True

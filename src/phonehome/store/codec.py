@@ -1,0 +1,113 @@
+"""Lossless conversion between a ``Report`` and plain data, for the store.
+
+The stored form carries ``schema_version``; loaders upgrade older versions step by step through
+``MIGRATIONS`` before decoding.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from phonehome.model import (
+    SCHEMA_VERSION,
+    Attribution,
+    Destination,
+    Device,
+    DeviceID,
+    EntityRef,
+    Evidence,
+    Finding,
+    InputSummary,
+    PolicyRef,
+    Report,
+    RuleID,
+    Severity,
+    Traffic,
+)
+
+MIGRATIONS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
+"""``from_version -> (to_version, upgrade)``; empty until the first incompatible change."""
+
+
+class CodecError(ValueError):
+    """Stored data that cannot be decoded."""
+
+
+def encode(report: Report) -> dict[str, Any]:
+    state = dataclasses.asdict(report)
+    for finding in state["findings"]:
+        finding["severity"] = int(finding["severity"])
+    return state
+
+
+def _evidence(items: list[dict[str, Any]]) -> tuple[Evidence, ...]:
+    return tuple(Evidence(**e) for e in items)
+
+
+def decode(state: dict[str, Any]) -> Report:
+    version = state.get("schema_version")
+    while version != SCHEMA_VERSION:
+        if version not in MIGRATIONS:
+            raise CodecError(f"stored audit has schema version {version!r}; this phonehome reads {SCHEMA_VERSION}")
+        version, upgrade = MIGRATIONS[version]
+        state = upgrade(state)
+    try:
+        devices = tuple(
+            Device(
+                id=DeviceID(d["id"]),
+                mac=d["mac"],
+                ips=tuple(d["ips"]),
+                hostnames=tuple(d["hostnames"]),
+                attribution=Attribution(
+                    **{**d["attribution"], "evidence": _evidence(d["attribution"]["evidence"])}
+                ),
+                bytes_out=d["bytes_out"],
+                bytes_in=d["bytes_in"],
+                roles=tuple(d["roles"]),
+                oui_vendor=d.get("oui_vendor"),
+            )
+            for d in state["devices"]
+        )
+        destinations = tuple(
+            Destination(
+                **{
+                    **d,
+                    "device_id": DeviceID(d["device_id"]),
+                    "traffic": Traffic(
+                        **{
+                            **d["traffic"],
+                            "applications": tuple(d["traffic"]["applications"]),
+                            "ports": tuple(d["traffic"]["ports"]),
+                        }
+                    ),
+                }
+            )
+            for d in state["destinations"]
+        )
+        findings = tuple(
+            Finding(
+                id=f["id"],
+                rule_id=RuleID(f["rule_id"]),
+                severity=Severity(f["severity"]),
+                device_id=DeviceID(f["device_id"]),
+                title=f["title"],
+                policy=PolicyRef(**{**f["policy"], "references": tuple(f["policy"]["references"])}),
+                evidence=_evidence(f["evidence"]),
+            )
+            for f in state["findings"]
+        )
+        return Report(
+            generated_at=state["generated_at"],
+            inputs=tuple(InputSummary(**{**i, "errors": tuple(i["errors"])}) for i in state["inputs"]),
+            devices=devices,
+            destinations=destinations,
+            findings=findings,
+            intel_version=state["intel_version"],
+            entities=tuple(EntityRef(**e) for e in state["entities"]),
+            settings=state["settings"],
+            schema_version=state["schema_version"],
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise CodecError(f"stored audit is malformed ({e})") from e

@@ -1,0 +1,1 @@
+"""Helpers for building deterministic synthetic packet captures in tests and the demo."""
