@@ -456,8 +456,12 @@ def rtsp_session(
     chunks = max(1, int(duration))
     per = media_bytes // chunks
     for i in range(chunks):
-        frame = _bytes(max(per - 4, 1), "rtp", i, *seed)
-        ex.append((1.0 if i else 0.01, 1, b"$\x00" + struct.pack("!H", len(frame)) + frame))
+        data = _bytes(max(per, 5), "rtp", i, *seed)
+        framed = b"".join(
+            b"$\x00" + struct.pack("!H", len(part)) + part
+            for part in (data[j : j + 1396] for j in range(0, len(data), 1396))
+        )
+        ex.append((1.0 if i else 0.01, 1, framed))
     ex.append((0.01, 0, req(5, "TEARDOWN", url, f"Session: {session}\r\n")))
     ex.append((0.002, 1, resp(5, f"Session: {session}\r\n")))
     return tcp_session(client.mac, client.ip, server.mac, server.ip, sport, dport, t, ex,
@@ -625,20 +629,19 @@ def mdns_announce(
     """
     target = f"{name}.local"
     txt_data = [f"{k}={v}".encode() for k, v in (txt or {}).items()] or [b""]
-    flush = 0x8001
     an = []
     for svc in services:
         stype = f"{svc}.local"
         instance = f"{name}.{stype}"
         an.append(DNSRR(rrname="_services._dns-sd._udp.local", type="PTR", ttl=4500, rdata=stype))
         an.append(DNSRR(rrname=stype, type="PTR", ttl=4500, rdata=instance))
-        an.append(DNSRRSRV(rrname=instance, rclass=flush, ttl=ttl, priority=0, weight=0,
+        an.append(DNSRRSRV(rrname=instance, cacheflush=1, ttl=ttl, priority=0, weight=0,
                            port=port, target=target))
-        an.append(DNSRR(rrname=instance, type="TXT", rclass=flush, ttl=4500, rdata=txt_data))
-    an.append(DNSRR(rrname=target, type="A", rclass=flush, ttl=ttl, rdata=host.ip))
+        an.append(DNSRR(rrname=instance, type="TXT", cacheflush=1, ttl=4500, rdata=txt_data))
+    an.append(DNSRR(rrname=target, type="A", cacheflush=1, ttl=ttl, rdata=host.ip))
     if host.ipv6:
-        an.append(DNSRR(rrname=target, type="AAAA", rclass=flush, ttl=ttl, rdata=host.ipv6))
-    msg = DNS(id=0, qr=1, aa=1, rd=0, an=an)
+        an.append(DNSRR(rrname=target, type="AAAA", cacheflush=1, ttl=ttl, rdata=host.ipv6))
+    msg = DNS(id=0, qr=1, aa=1, rd=0, qd=[], an=an)
     return [_udp(host.mac, MDNS_MAC, host.ip, MDNS_IP, 5353, 5353, msg, t, ttl=255)]
 
 
