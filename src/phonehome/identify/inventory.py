@@ -21,7 +21,16 @@ _SERVICE_PORTS = frozenset({53, 67, 68, 137, 138, 5353, 5355, 1900})
 _MAX_NAMES = 8
 _MAX_IPS = 32
 _ROUTER_MIN_REMOTE_IPS = 4
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+LOCAL_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",  # RFC 1918
+        "100.64.0.0/10",  # RFC 6598 shared address space (CGNAT)
+        "169.254.0.0/16", "fe80::/10",  # link-local
+        "fc00::/7",  # unique local
+    )
+)
+"""Address ranges that are local to a site; documentation ranges are deliberately not here."""
 
 
 def is_local_ip(ip: str, extra: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()) -> bool:
@@ -30,11 +39,7 @@ def is_local_ip(ip: str, extra: tuple[ipaddress.IPv4Network | ipaddress.IPv6Netw
         addr = ipaddress.ip_address(ip)
     except ValueError:
         return False
-    if any(addr in net for net in extra):
-        return True
-    if addr.version == 4 and addr in _CGNAT:
-        return True
-    return addr.is_private and not addr.is_multicast and not addr.is_unspecified
+    return any(addr in net for net in extra) or any(addr in net for net in LOCAL_NETWORKS)
 
 
 def is_unicast_ip(ip: str) -> bool:

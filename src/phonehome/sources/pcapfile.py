@@ -8,6 +8,7 @@ so everything downstream sees ``(linktype, time, frame)`` only.
 from __future__ import annotations
 
 import gzip
+import zlib
 import hashlib
 import struct
 from collections.abc import Iterator
@@ -108,7 +109,7 @@ class CaptureReader:
                 yield from self._pcapng_frames(self._reader)
             else:
                 yield from self._pcap_frames(self._reader)
-        except (OSError, EOFError, gzip.BadGzipFile) as e:
+        except (OSError, EOFError, zlib.error) as e:
             self._truncated(f"read error ({e})")
 
     def sha256(self) -> str:
@@ -256,7 +257,7 @@ def open_capture(path: Path) -> CaptureReader:
         reader = _HashingReader(raw, compressed)
         try:
             head = reader.read(24)
-        except (OSError, EOFError) as e:
+        except (OSError, EOFError, zlib.error) as e:
             raise SourceError(f"{path}: unreadable gzip data ({e})") from e
     except SourceError:
         raw.close()

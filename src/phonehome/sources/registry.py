@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def read_head(path: Path) -> bytes:
                 try:
                     with gzip.GzipFile(fileobj=f) as g:
                         return head[:2] + g.read(_HEAD_BYTES)
-                except (OSError, EOFError) as e:
+                except (OSError, EOFError, zlib.error) as e:
                     raise SourceError(f"{path}: unreadable gzip data ({e})") from e
             return head
     except IsADirectoryError:

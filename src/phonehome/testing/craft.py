@@ -624,12 +624,15 @@ def mdns_announce(
 ) -> list[Packet]:
     """An unsolicited mDNS response to 224.0.0.251:5353 announcing ``name`` and its services.
 
-    For each service (e.g. ``"_http._tcp"``) it carries PTR ``<svc>.local`` -> instance,
-    SRV instance -> ``<name>.local:port`` and TXT, plus A (and AAAA) for ``<name>.local``.
+    It carries A (and AAAA) for ``<name>.local`` first, then for each service (e.g.
+    ``"_http._tcp"``) the DNS-SD enumeration PTR, PTR ``<svc>.local`` -> instance, SRV
+    instance -> ``<name>.local:port`` and TXT.
     """
     target = f"{name}.local"
     txt_data = [f"{k}={v}".encode() for k, v in (txt or {}).items()] or [b""]
-    an = []
+    an = [DNSRR(rrname=target, type="A", cacheflush=1, ttl=ttl, rdata=host.ip)]
+    if host.ipv6:
+        an.append(DNSRR(rrname=target, type="AAAA", cacheflush=1, ttl=ttl, rdata=host.ipv6))
     for svc in services:
         stype = f"{svc}.local"
         instance = f"{name}.{stype}"
@@ -638,9 +641,6 @@ def mdns_announce(
         an.append(DNSRRSRV(rrname=instance, cacheflush=1, ttl=ttl, priority=0, weight=0,
                            port=port, target=target))
         an.append(DNSRR(rrname=instance, type="TXT", cacheflush=1, ttl=4500, rdata=txt_data))
-    an.append(DNSRR(rrname=target, type="A", cacheflush=1, ttl=ttl, rdata=host.ip))
-    if host.ipv6:
-        an.append(DNSRR(rrname=target, type="AAAA", cacheflush=1, ttl=ttl, rdata=host.ipv6))
     msg = DNS(id=0, qr=1, aa=1, rd=0, qd=[], an=an)
     return [_udp(host.mac, MDNS_MAC, host.ip, MDNS_IP, 5353, 5353, msg, t, ttl=255)]
 
