@@ -510,7 +510,7 @@ class World:
         # weights: kind -> relative share of flows
         self.kinds = ["dns", "tls", "tls_medium", "tls_bulk", "tls_upload", "http", "quic",
                       "ntp", "local"]
-        self.weights = [44, 30, 9, 0.9, 0.35, 5, 4, 2, 4.5]
+        self.weights = [44, 30, 9, 0.45, 0.15, 5, 4, 2, 4.5]
         self.flows = 0
 
     # -- local (non-patched) traffic --------------------------------------------------------
@@ -639,9 +639,9 @@ class World:
                 kind = "tls"
             else:
                 extra = {"cc": rng.randbytes(8), "cs": rng.randbytes(8)}
-                n = int(rng.paretovariate(1.1) * 6)
+                n = int(rng.paretovariate(1.2) * 5)
                 return Flow(host, self.gw_mac, client, server, sport, 443,
-                            self._quic(v6, min(n, 3000)), (2, 12), extra=extra, ipid=ipid)
+                            self._quic(v6, min(n, 1500)), (2, 12), extra=extra, ipid=ipid)
         if kind == "http":
             if domain not in HTTP_PATHS:
                 domain = rng.choice(list(HTTP_PATHS))
@@ -658,9 +658,9 @@ class World:
         if kind == "tls_medium":
             return Flow(host, self.gw_mac, client, server, sport, 443,
                         self._tls(host, domain, v6, rng.randrange(2, 6), 3,
-                                  rng.randrange(1, 6), False), (2, 10), ipid=ipid)
+                                  rng.randrange(1, 4), False), (2, 10), ipid=ipid)
         upload = kind == "tls_upload" or (host.kind == "camera" and rng.random() < 0.3)
-        records = int(min(rng.paretovariate(1.2) * 8, 600))
+        records = int(min(rng.paretovariate(1.3) * 8, 400))
         return Flow(host, self.gw_mac, client, server, sport, 443,
                     self._tls(host, domain, v6, 1, 3, records, upload), (6, 40), ipid=ipid)
 

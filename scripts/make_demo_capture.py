@@ -132,6 +132,9 @@ class _Scenario:
     def jitter(self, spread: float) -> float:
         return round(self.rng.uniform(-spread, spread), 3)
 
+    def vary(self, n: int) -> int:
+        return n + self.rng.randint(-n // 10, n // 10)
+
     def next_port(self) -> int:
         self.sport += self.rng.randint(1, 40)
         return self.sport
@@ -166,7 +169,7 @@ def build_packets() -> list:
                                    dev.vendor_class, dev.prl)
 
     # Hikvision camera: SSDP, Hik-Connect check-ins every ~5 min, litedev every ~10 min.
-    for off in (15.0, 915.0):
+    for off in (15.0, 915.0, 1795.0):
         for nt, usn in (("upnp:rootdevice", f"{HIK_USN}::upnp:rootdevice"),
                         ("urn:schemas-upnp-org:device:Basic:1",
                          f"{HIK_USN}::urn:schemas-upnp-org:device:Basic:1")):
@@ -175,11 +178,12 @@ def build_packets() -> list:
             off += 0.01
     off = 20.0
     while off < DURATION - 30:
-        s.tls(CAMERA, off + s.jitter(5), "api.hik-connect.com", up_bytes=1800, down_bytes=2600)
+        s.tls(CAMERA, off + s.jitter(5), "api.hik-connect.com", up_bytes=s.vary(1800),
+              down_bytes=s.vary(2600))
         off += 300.0
     for off in (25.0, 625.0, 1225.0):
         s.tls(CAMERA, off + s.jitter(5), "litedev.hik-connect.com", tls13=False,
-              up_bytes=9000, down_bytes=1500, rounds=3, duration=20.0)
+              up_bytes=s.vary(9000), down_bytes=s.vary(1500), rounds=3, duration=20.0)
 
     # Dahua NVR: P2P keep-alives over UDP 8800, TLS to iotaccess on 10001, RTSP from camera.
     p2p_ip = s.resolve(NVR, 30.0, "www.easy4ipcloud.com")
@@ -194,7 +198,7 @@ def build_packets() -> list:
                               gateway_mac=GATEWAY.mac, sport=37778, interval=30.0, rtt=0.21)
     for off in (35.0, 635.0, 1235.0):
         s.tls(NVR, off + s.jitter(5), "iotaccess.easy4ipcloud.com", dport=10001,
-              up_bytes=3200, down_bytes=1400, rounds=2, duration=4.0, rtt=0.21)
+              up_bytes=s.vary(3200), down_bytes=s.vary(1400), rounds=2, duration=4.0, rtt=0.21)
     s.packets += rtsp_session(NVR, CAMERA, s.at(50.0),
                               "rtsp://192.168.1.64:554/Streaming/Channels/101",
                               user_agent="Dahua Rtsp Client/2.0", server_name="Hikvision-Webs",
@@ -202,7 +206,8 @@ def build_packets() -> list:
 
     # Tuya plug: HTTPS to a1 every 10 min, MQTT over TLS to m1 held open with 60 s pings.
     for off in (40.0, 640.0, 1240.0):
-        s.tls(PLUG, off + s.jitter(3), "a1.tuyaeu.com", up_bytes=900, down_bytes=1800)
+        s.tls(PLUG, off + s.jitter(3), "a1.tuyaeu.com", up_bytes=s.vary(900),
+              down_bytes=s.vary(1800))
     s.tls(PLUG, 45.0, "m1.tuyaeu.com", dport=8883, tls13=False, up_bytes=29 * 60,
           down_bytes=29 * 60, rounds=29, duration=1740.0)
 
@@ -218,8 +223,8 @@ def build_packets() -> list:
                                        searcher_port=s.next_port())
     off = 60.0
     while off < DURATION - 30:
-        s.tls(LAPTOP, off + s.jitter(10), "outlook.office365.com", up_bytes=4200,
-              down_bytes=26000, rounds=2, duration=2.0)
+        s.tls(LAPTOP, off + s.jitter(10), "outlook.office365.com", up_bytes=s.vary(4200),
+              down_bytes=s.vary(26000), rounds=2, duration=2.0)
         off += 300.0
     s.tls(LAPTOP, 100.0, "www.bbc.co.uk", up_bytes=6000, down_bytes=310_000, duration=3.0,
           rounds=3)
@@ -240,8 +245,8 @@ def build_packets() -> list:
                user_agent=MIUI_UA, body=body, response_body=b'{"code":0,"msg":"ok"}',
                response_type="application/json")
     for off in (75.0, 675.0, 1275.0):
-        s.tls(XIAOMI, off + s.jitter(5), "data.mistat.xiaomi.com", up_bytes=5200,
-              down_bytes=900)
+        s.tls(XIAOMI, off + s.jitter(5), "data.mistat.xiaomi.com", up_bytes=s.vary(5200),
+              down_bytes=s.vary(900))
     s.tls(XIAOMI, 80.0, "api.account.xiaomi.com", up_bytes=2400, down_bytes=5200)
     s.tls(XIAOMI, 500.0, "loc.map.baidu.com", up_bytes=3100, down_bytes=1200)
 

@@ -52,10 +52,11 @@ def _dash(value: Any) -> Any:
     return "—" if value in (None, "") else value
 
 
-def _bar_width(value: int, maximum: int) -> str:
-    if maximum <= 0 or value <= 0:
-        return "0%"
-    return f"{max(0.5, 100.0 * value / maximum):.1f}%"
+def _share(value: int, total: int) -> str:
+    """``value`` as a percentage of ``total``, one decimal: ``62.1%``."""
+    if total <= 0 or value <= 0:
+        return "0.0%"
+    return f"{100.0 * value / total:.1f}%"
 
 
 @functools.cache
@@ -75,7 +76,7 @@ def _environment() -> jinja2.Environment:
         timestamp=summary.timestamp,
         join_or_dash=_join,
         dash=_dash,
-        bar_width=_bar_width,
+        share=_share,
     )
     env.tests["web_url"] = _web_url
     return env
@@ -107,7 +108,6 @@ def build_view(data: dict[str, Any]) -> dict[str, Any]:
         "destinations_by_device": summary.destinations_by_device(data),
         "countries": countries,
         "countries_reached": summary.countries_reached(data),
-        "country_max": max((c["bytes_out"] for c in countries), default=0),
         "organisations": orgs,
         "totals": summary.total_bytes(data),
         "packets": sum(int(i.get("packets") or 0) for i in data.get("inputs") or []),

@@ -455,12 +455,16 @@ def rtsp_session(
     ]
     chunks = max(1, int(duration))
     per = media_bytes // chunks
+    rtp_seq = _seed("rtpseq", *seed) & 0xFFFF
+    ssrc = _seed("ssrc", *seed)
     for i in range(chunks):
-        data = _bytes(max(per, 5), "rtp", i, *seed)
-        framed = b"".join(
-            b"$\x00" + struct.pack("!H", len(part)) + part
-            for part in (data[j : j + 1396] for j in range(0, len(data), 1396))
-        )
+        data = _bytes(max(per, 20), "rtp", i, *seed)
+        framed = b""
+        for j in range(0, len(data), 1384):
+            rtp_seq += 1
+            rtp = struct.pack("!BBHII", 0x80, 96, rtp_seq & 0xFFFF, 90000 * i, ssrc)
+            part = rtp + data[j : j + 1384]
+            framed += b"$\x00" + struct.pack("!H", len(part)) + part
         ex.append((1.0 if i else 0.01, 1, framed))
     ex.append((0.01, 0, req(5, "TEARDOWN", url, f"Session: {session}\r\n")))
     ex.append((0.002, 1, resp(5, f"Session: {session}\r\n")))
