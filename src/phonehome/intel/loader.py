@@ -240,6 +240,12 @@ def _check_references(intel: Intel) -> None:
                 for v in rule.match.vendors
                 if v not in known
             ]
+    seen_rules: dict[str, str] = {}
+    for pack in intel.packs.values():
+        for rule in pack.rules:
+            if rule.id in seen_rules:
+                problems.append(f"rule id {rule.id} is used by {seen_rules[rule.id]} and {pack.id}")
+            seen_rules[rule.id] = pack.id
     if problems:
         raise IntelError("intel data is inconsistent: " + "; ".join(problems[:5]))
 
