@@ -149,6 +149,8 @@ HTTP_PATHS = {
     "log.tbs.qq.com": "/ajax?c=dl&k=abc",
 }
 
+HTTP_COMMON = [d for d, path in HTTP_PATHS.items() if not path.endswith((".deb", ".bin"))]
+
 # vendor, OUIs, device kind, TLS profile, DHCP vendor class, user agent, destinations,
 # mDNS service or None, SSDP server string or None, dual-stack?
 DEVICES = [
@@ -510,7 +512,7 @@ class World:
         # weights: kind -> relative share of flows
         self.kinds = ["dns", "tls", "tls_medium", "tls_bulk", "tls_upload", "http", "quic",
                       "ntp", "local"]
-        self.weights = [44, 30, 9, 0.45, 0.15, 5, 4, 2, 4.5]
+        self.weights = [44, 31, 6, 0.4, 0.12, 5, 4, 2, 4.5]
         self.flows = 0
 
     # -- local (non-patched) traffic --------------------------------------------------------
@@ -644,11 +646,11 @@ class World:
                             self._quic(v6, min(n, 1500)), (2, 12), extra=extra, ipid=ipid)
         if kind == "http":
             if domain not in HTTP_PATHS:
-                domain = rng.choice(list(HTTP_PATHS))
+                domain = rng.choice(HTTP_COMMON)
                 v6 = False
                 client, server = host.ip4, self.ip4[domain]
-            body = rng.choice([0, 0, 1, 3, 12, 40]) if not HTTP_PATHS[domain].endswith(
-                (".deb", ".bin")) else rng.choice([300, 800])
+            big = HTTP_PATHS[domain].endswith((".deb", ".bin"))
+            body = rng.choice([40, 120]) if big else rng.choice([0, 0, 0, 1, 2, 3, 12])
             return Flow(host, self.gw_mac, client, server, sport, 80,
                         self._http(host, domain, v6, body), (1, 6), ipid=ipid)
         if kind == "tls":

@@ -19,6 +19,7 @@ Needs scapy (a development dependency).
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 from dataclasses import dataclass
@@ -76,13 +77,22 @@ DEVICES = [
     Device("Huawei router (gateway, DHCP, DNS)", GATEWAY, None, None, ()),
     Device("Hikvision camera", CAMERA, "HIKVISION-CAM", "udhcp 1.22.1", UDHCP_PRL),
     Device("Dahua NVR", NVR, "DH-NVR4108HS", "udhcp 1.19.4", UDHCP_PRL),
-    Device("Xiaomi phone", XIAOMI, "Redmi-Note-11", "android-dhcp-13",
-           (1, 3, 6, 15, 26, 28, 51, 58, 59, 43, 114, 108)),
+    Device(
+        "Xiaomi phone",
+        XIAOMI,
+        "Redmi-Note-11",
+        "android-dhcp-13",
+        (1, 3, 6, 15, 26, 28, 51, 58, 59, 43, 114, 108),
+    ),
     Device("Tuya smart plug", PLUG, None, None, (1, 3, 6, 15, 28)),
-    Device("Dell laptop", LAPTOP, "DESKTOP-OFFICE1", "MSFT 5.0",
-           (1, 3, 6, 15, 31, 33, 43, 44, 46, 47, 119, 121, 249, 252)),
-    Device("Phone with randomised MAC", RANDOM_PHONE, "iPhone", None,
-           (1, 121, 3, 6, 15, 119, 252)),
+    Device(
+        "Dell laptop",
+        LAPTOP,
+        "DESKTOP-OFFICE1",
+        "MSFT 5.0",
+        (1, 3, 6, 15, 31, 33, 43, 44, 46, 47, 119, 121, 249, 252),
+    ),
+    Device("Phone with randomised MAC", RANDOM_PHONE, "iPhone", None, (1, 121, 3, 6, 15, 119, 252)),
 ]
 
 # name -> (addresses, CNAME chain); every address was checked with geoip2fast (see --verbose).
@@ -144,109 +154,235 @@ class _Scenario:
             answers, chain = REMOTES_V6[name], []
         else:
             answers, chain = REMOTES[name]
-        self.packets += dns_exchange(client, GATEWAY, self.at(offset), name, answers,
-                                     "AAAA" if v6 else "A", cname_chain=chain,
-                                     sport=self.next_port())
+        self.packets += dns_exchange(
+            client,
+            GATEWAY,
+            self.at(offset),
+            name,
+            answers,
+            "AAAA" if v6 else "A",
+            cname_chain=chain,
+            sport=self.next_port(),
+        )
         return answers[0]
 
-    def tls(self, client: Host, offset: float, name: str, *, v6: bool = False,
-            dport: int = 443, **kw) -> None:
+    def tls(
+        self, client: Host, offset: float, name: str, *, v6: bool = False, dport: int = 443, **kw
+    ) -> None:
         ip = self.resolve(client, offset, name, v6)
-        self.packets += tls_session(client, ip, self.at(offset + 0.05), name, GATEWAY.mac,
-                                    sport=self.next_port(), dport=dport, **kw)
+        self.packets += tls_session(
+            client,
+            ip,
+            self.at(offset + 0.05),
+            name,
+            GATEWAY.mac,
+            sport=self.next_port(),
+            dport=dport,
+            **kw,
+        )
 
     def http(self, client: Host, offset: float, name: str, path: str, **kw) -> None:
         ip = self.resolve(client, offset, name)
-        self.packets += http_exchange(client, ip, self.at(offset + 0.05), name, path,
-                                      gateway_mac=GATEWAY.mac, sport=self.next_port(), **kw)
+        self.packets += http_exchange(
+            client,
+            ip,
+            self.at(offset + 0.05),
+            name,
+            path,
+            gateway_mac=GATEWAY.mac,
+            sport=self.next_port(),
+            **kw,
+        )
 
 
 def build_packets() -> list:
     s = _Scenario()
     joins = {CAMERA: 2.0, NVR: 4.0, PLUG: 6.0, LAPTOP: 8.0, XIAOMI: 10.0, RANDOM_PHONE: 300.0}
     for dev in DEVICES[1:]:
-        s.packets += dhcp_exchange(dev.host, GATEWAY, s.at(joins[dev.host]), dev.hostname,
-                                   dev.vendor_class, dev.prl)
+        s.packets += dhcp_exchange(
+            dev.host, GATEWAY, s.at(joins[dev.host]), dev.hostname, dev.vendor_class, dev.prl
+        )
 
     # Hikvision camera: SSDP, Hik-Connect check-ins every ~5 min, litedev every ~10 min.
     for off in (15.0, 915.0, 1795.0):
-        for nt, usn in (("upnp:rootdevice", f"{HIK_USN}::upnp:rootdevice"),
-                        ("urn:schemas-upnp-org:device:Basic:1",
-                         f"{HIK_USN}::urn:schemas-upnp-org:device:Basic:1")):
-            s.packets += ssdp_notify(CAMERA, s.at(off), HIK_SERVER,
-                                     "http://192.168.1.64:49152/rootDesc.xml", nt, usn)
+        for nt, usn in (
+            ("upnp:rootdevice", f"{HIK_USN}::upnp:rootdevice"),
+            (
+                "urn:schemas-upnp-org:device:Basic:1",
+                f"{HIK_USN}::urn:schemas-upnp-org:device:Basic:1",
+            ),
+        ):
+            s.packets += ssdp_notify(
+                CAMERA, s.at(off), HIK_SERVER, "http://192.168.1.64:49152/rootDesc.xml", nt, usn
+            )
             off += 0.01
     off = 20.0
     while off < DURATION - 30:
-        s.tls(CAMERA, off + s.jitter(5), "api.hik-connect.com", up_bytes=s.vary(1800),
-              down_bytes=s.vary(2600))
+        s.tls(
+            CAMERA,
+            off + s.jitter(5),
+            "api.hik-connect.com",
+            up_bytes=s.vary(1800),
+            down_bytes=s.vary(2600),
+        )
         off += 300.0
     for off in (25.0, 625.0, 1225.0):
-        s.tls(CAMERA, off + s.jitter(5), "litedev.hik-connect.com", tls13=False,
-              up_bytes=s.vary(9000), down_bytes=s.vary(1500), rounds=3, duration=20.0)
+        s.tls(
+            CAMERA,
+            off + s.jitter(5),
+            "litedev.hik-connect.com",
+            tls13=False,
+            up_bytes=s.vary(9000),
+            down_bytes=s.vary(1500),
+            rounds=3,
+            duration=20.0,
+        )
 
     # Dahua NVR: P2P keep-alives over UDP 8800, TLS to iotaccess on 10001, RTSP from camera.
     p2p_ip = s.resolve(NVR, 30.0, "www.easy4ipcloud.com")
     serial = "6J0A1B2PAZ1234F"
     reqs = [
-        (f"DHPOST /online/p2psrv/{serial} HTTP/1.1\r\nCSeq: {i + 1}\r\n"
-         f"X-Device: NVR4108HS-4KS2\r\nX-Local-Addr: {NVR.ip}:37777\r\n\r\n").encode()
+        (
+            f"DHPOST /online/p2psrv/{serial} HTTP/1.1\r\nCSeq: {i + 1}\r\n"
+            f"X-Device: NVR4108HS-4KS2\r\nX-Local-Addr: {NVR.ip}:37777\r\n\r\n"
+        ).encode()
         for i in range(58)
     ]
     resps = [f"HTTP/1.1 200 OK\r\nCSeq: {i + 1}\r\n\r\n".encode() for i in range(58)]
-    s.packets += udp_exchange(NVR, p2p_ip, s.at(31.0), 8800, reqs, resps,
-                              gateway_mac=GATEWAY.mac, sport=37778, interval=30.0, rtt=0.21)
+    s.packets += udp_exchange(
+        NVR,
+        p2p_ip,
+        s.at(31.0),
+        8800,
+        reqs,
+        resps,
+        gateway_mac=GATEWAY.mac,
+        sport=37778,
+        interval=30.0,
+        rtt=0.21,
+    )
     for off in (35.0, 635.0, 1235.0):
-        s.tls(NVR, off + s.jitter(5), "iotaccess.easy4ipcloud.com", dport=10001,
-              up_bytes=s.vary(3200), down_bytes=s.vary(1400), rounds=2, duration=4.0, rtt=0.21)
-    s.packets += rtsp_session(NVR, CAMERA, s.at(50.0),
-                              "rtsp://192.168.1.64:554/Streaming/Channels/101",
-                              user_agent="Dahua Rtsp Client/2.0", server_name="Hikvision-Webs",
-                              media_bytes=400_000, duration=20.0, sport=s.next_port())
+        s.tls(
+            NVR,
+            off + s.jitter(5),
+            "iotaccess.easy4ipcloud.com",
+            dport=10001,
+            up_bytes=s.vary(3200),
+            down_bytes=s.vary(1400),
+            rounds=2,
+            duration=4.0,
+            rtt=0.21,
+        )
+    s.packets += rtsp_session(
+        NVR,
+        CAMERA,
+        s.at(50.0),
+        "rtsp://192.168.1.64:554/Streaming/Channels/101",
+        user_agent="Dahua Rtsp Client/2.0",
+        server_name="Hikvision-Webs",
+        media_bytes=400_000,
+        duration=20.0,
+        sport=s.next_port(),
+    )
 
     # Tuya plug: HTTPS to a1 every 10 min, MQTT over TLS to m1 held open with 60 s pings.
     for off in (40.0, 640.0, 1240.0):
-        s.tls(PLUG, off + s.jitter(3), "a1.tuyaeu.com", up_bytes=s.vary(900),
-              down_bytes=s.vary(1800))
-    s.tls(PLUG, 45.0, "m1.tuyaeu.com", dport=8883, tls13=False, up_bytes=29 * 60,
-          down_bytes=29 * 60, rounds=29, duration=1740.0)
+        s.tls(
+            PLUG, off + s.jitter(3), "a1.tuyaeu.com", up_bytes=s.vary(900), down_bytes=s.vary(1800)
+        )
+    s.tls(
+        PLUG,
+        45.0,
+        "m1.tuyaeu.com",
+        dport=8883,
+        tls13=False,
+        up_bytes=29 * 60,
+        down_bytes=29 * 60,
+        rounds=29,
+        duration=1740.0,
+    )
 
     # Dell laptop.
-    s.packets += mdns_announce(LAPTOP, s.at(12.0), "DESKTOP-OFFICE1", ["_smb._tcp"],
-                               {"model": "Windows"}, port=445)
-    s.http(LAPTOP, 13.0, "www.msftconnecttest.com", "/connecttest.txt",
-           user_agent="Microsoft NCSI", response_body=b"Microsoft Connect Test",
-           response_type="text/plain")
-    s.packets += ssdp_msearch_response(CAMERA, LAPTOP, s.at(16.0), HIK_SERVER,
-                                       "http://192.168.1.64:49152/rootDesc.xml",
-                                       "upnp:rootdevice", f"{HIK_USN}::upnp:rootdevice",
-                                       searcher_port=s.next_port())
+    s.packets += mdns_announce(
+        LAPTOP, s.at(12.0), "DESKTOP-OFFICE1", ["_smb._tcp"], {"model": "Windows"}, port=445
+    )
+    s.http(
+        LAPTOP,
+        13.0,
+        "www.msftconnecttest.com",
+        "/connecttest.txt",
+        user_agent="Microsoft NCSI",
+        response_body=b"Microsoft Connect Test",
+        response_type="text/plain",
+    )
+    s.packets += ssdp_msearch_response(
+        CAMERA,
+        LAPTOP,
+        s.at(16.0),
+        HIK_SERVER,
+        "http://192.168.1.64:49152/rootDesc.xml",
+        "upnp:rootdevice",
+        f"{HIK_USN}::upnp:rootdevice",
+        searcher_port=s.next_port(),
+    )
     off = 60.0
     while off < DURATION - 30:
-        s.tls(LAPTOP, off + s.jitter(10), "outlook.office365.com", up_bytes=s.vary(4200),
-              down_bytes=s.vary(26000), rounds=2, duration=2.0)
+        s.tls(
+            LAPTOP,
+            off + s.jitter(10),
+            "outlook.office365.com",
+            up_bytes=s.vary(4200),
+            down_bytes=s.vary(26000),
+            rounds=2,
+            duration=2.0,
+        )
         off += 300.0
-    s.tls(LAPTOP, 100.0, "www.bbc.co.uk", up_bytes=6000, down_bytes=310_000, duration=3.0,
-          rounds=3)
+    s.tls(LAPTOP, 100.0, "www.bbc.co.uk", up_bytes=6000, down_bytes=310_000, duration=3.0, rounds=3)
     s.tls(LAPTOP, 200.0, "www.google.com", v6=True, up_bytes=3000, down_bytes=48_000)
     s.tls(LAPTOP, 1100.0, "www.google.com", up_bytes=2000, down_bytes=22_000)
-    s.http(LAPTOP, 400.0, "neverssl.com", "/", user_agent=EDGE_UA,
-           headers={"Accept-Language": "en-GB,en;q=0.9"},
-           response_body=b"<html><head><title>NeverSSL</title></head><body>demo</body></html>")
+    s.http(
+        LAPTOP,
+        400.0,
+        "neverssl.com",
+        "/",
+        user_agent=EDGE_UA,
+        headers={"Accept-Language": "en-GB,en;q=0.9"},
+        response_body=b"<html><head><title>NeverSSL</title></head><body>demo</body></html>",
+    )
 
     # Xiaomi phone: cleartext MIUI tracking with identifiers, analytics, account, Baidu location.
     for off in (70.0, 970.0):
-        body = (
-            '{"event":"app_start","imei":"%s","mac":"%s","model":"Redmi Note 11",'
-            '"miui":"V14.0.6.0.TGCMIXM","region":"GB","ts":%d}'
-            % (FAKE_IMEI, XIAOMI.mac, int(s.at(off)) * 1000)
+        body = json.dumps(
+            {
+                "event": "app_start",
+                "imei": FAKE_IMEI,
+                "mac": XIAOMI.mac,
+                "model": "Redmi Note 11",
+                "miui": "V14.0.6.0.TGCMIXM",
+                "region": "GB",
+                "ts": int(s.at(off)) * 1000,
+            },
+            separators=(",", ":"),
         ).encode()
-        s.http(XIAOMI, off + s.jitter(2), "tracking.miui.com", "/track/v4", method="POST",
-               user_agent=MIUI_UA, body=body, response_body=b'{"code":0,"msg":"ok"}',
-               response_type="application/json")
+        s.http(
+            XIAOMI,
+            off + s.jitter(2),
+            "tracking.miui.com",
+            "/track/v4",
+            method="POST",
+            user_agent=MIUI_UA,
+            body=body,
+            response_body=b'{"code":0,"msg":"ok"}',
+            response_type="application/json",
+        )
     for off in (75.0, 675.0, 1275.0):
-        s.tls(XIAOMI, off + s.jitter(5), "data.mistat.xiaomi.com", up_bytes=s.vary(5200),
-              down_bytes=s.vary(900))
+        s.tls(
+            XIAOMI,
+            off + s.jitter(5),
+            "data.mistat.xiaomi.com",
+            up_bytes=s.vary(5200),
+            down_bytes=s.vary(900),
+        )
     s.tls(XIAOMI, 80.0, "api.account.xiaomi.com", up_bytes=2400, down_bytes=5200)
     s.tls(XIAOMI, 500.0, "loc.map.baidu.com", up_bytes=3100, down_bytes=1200)
 
@@ -285,8 +421,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         print(f"{'role':36} {'MAC':17} {'IPv4':15} {'DHCP hostname':16} vendor class")
         for d in DEVICES:
-            print(f"{d.role:36} {d.host.mac:17} {d.host.ip:15} {d.hostname or '-':16} "
-                  f"{d.vendor_class or '-'}")
+            print(
+                f"{d.role:36} {d.host.mac:17} {d.host.ip:15} {d.hostname or '-':16} "
+                f"{d.vendor_class or '-'}"
+            )
         print()
         print(f"{'name':28} {'address':26} {'cc':3} network (geoip2fast)")
         for name, ip, cc, net in geo_table():

@@ -162,7 +162,9 @@ def tcp_session(
     ip_id = [_seed("ipid-c", *key) & 0xFFFF, _seed("ipid-s", *key) & 0xFFFF]
     out: list[Packet] = []
 
-    def emit(d: int, when: float, flags: str, payload: bytes = b"", options=None) -> None:
+    def emit(
+        d: int, when: float, flags: str, payload: bytes = b"", options: list | None = None
+    ) -> None:
         l3 = _l3(ips[d][0], ips[d][1], ttls[d])
         if isinstance(l3, IP):
             l3.id = ip_id[d]
@@ -427,10 +429,11 @@ def rtsp_session(
     sport = sport if sport is not None else _port(client.ip, server.ip, dport, t)
     seed = (client.ip, sport, server.ip, t)
     sdp = (
-        "v=0\r\no=- 1 1 IN IP4 {ip}\r\ns=Media Presentation\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n"
-        "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:trackID=1\r\n"
-    ).format(ip=server.ip).encode()
+        f"v=0\r\no=- 1 1 IN IP4 {server.ip}\r\ns=Media Presentation\r\nc=IN IP4 0.0.0.0\r\n"
+        "t=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:trackID=1\r\n"
+    ).encode()
     session = f"{_seed('rtsp', *seed) % 10**9:09d}"
+    transport = "RTP/AVP/TCP;unicast;interleaved=0-1"
 
     def req(cseq: int, method: str, target: str, extra: str = "") -> bytes:
         return (
@@ -448,8 +451,8 @@ def rtsp_session(
         (0.002, 1, resp(1, "Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n")),
         (0.002, 0, req(2, "DESCRIBE", url, "Accept: application/sdp\r\n")),
         (0.002, 1, resp(2, f"Content-Base: {url}/\r\n", sdp)),
-        (0.002, 0, req(3, "SETUP", f"{url}/trackID=1", "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n")),
-        (0.002, 1, resp(3, f"Session: {session};timeout=60\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n")),
+        (0.002, 0, req(3, "SETUP", f"{url}/trackID=1", f"Transport: {transport}\r\n")),
+        (0.002, 1, resp(3, f"Session: {session};timeout=60\r\nTransport: {transport}\r\n")),
         (0.002, 0, req(4, "PLAY", url, f"Session: {session}\r\nRange: npt=0.000-\r\n")),
         (0.002, 1, resp(4, f"Session: {session}\r\n")),
     ]
@@ -468,16 +471,26 @@ def rtsp_session(
         ex.append((1.0 if i else 0.01, 1, framed))
     ex.append((0.01, 0, req(5, "TEARDOWN", url, f"Session: {session}\r\n")))
     ex.append((0.002, 1, resp(5, f"Session: {session}\r\n")))
-    return tcp_session(client.mac, client.ip, server.mac, server.ip, sport, dport, t, ex,
-                       rtt=0.001, server_ttl=64)
+    return tcp_session(
+        client.mac, client.ip, server.mac, server.ip, sport, dport, t, ex, rtt=0.001, server_ttl=64
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # UDP: DHCP, DNS, mDNS, SSDP, generic
 
 
-def _udp(src_mac: str, dst_mac: str, src_ip: str, dst_ip: str, sport: int, dport: int,
-         payload: Packet | bytes, t: float, ttl: int = 64) -> Packet:
+def _udp(
+    src_mac: str,
+    dst_mac: str,
+    src_ip: str,
+    dst_ip: str,
+    sport: int,
+    dport: int,
+    payload: Packet | bytes,
+    t: float,
+    ttl: int = 64,
+) -> Packet:
     l3 = _l3(src_ip, dst_ip, ttl)
     if isinstance(l3, IP):
         l3.flags = 0
@@ -503,7 +516,7 @@ def dhcp_exchange(
 
     The server offers ``client.ip`` and names itself as router and DNS server.
     """
-    prl = list(param_request_list) if param_request_list is not None else [1, 3, 6, 15, 28, 51, 58, 59]
+    prl = [1, 3, 6, 15, 28, 51, 58, 59] if param_request_list is None else list(param_request_list)
     xid = _seed("xid", client.mac, t)
     chaddr = mac2str(client.mac)
 
@@ -533,13 +546,29 @@ def dhcp_exchange(
 
     def from_client(kind: str, extra: list, when: float) -> Packet:
         bootp = BOOTP(op=1, chaddr=chaddr, xid=xid, flags=0)
-        return _udp(client.mac, BROADCAST_MAC, "0.0.0.0", "255.255.255.255", 68, 67,
-                    bootp / DHCP(options=client_opts(kind, extra)), when)
+        return _udp(
+            client.mac,
+            BROADCAST_MAC,
+            "0.0.0.0",
+            "255.255.255.255",
+            68,
+            67,
+            bootp / DHCP(options=client_opts(kind, extra)),
+            when,
+        )
 
     def from_server(kind: str, when: float) -> Packet:
         bootp = BOOTP(op=2, chaddr=chaddr, xid=xid, yiaddr=client.ip, siaddr=server.ip)
-        return _udp(server.mac, client.mac, server.ip, client.ip, 67, 68,
-                    bootp / DHCP(options=server_opts(kind)), when)
+        return _udp(
+            server.mac,
+            client.mac,
+            server.ip,
+            client.ip,
+            67,
+            68,
+            bootp / DHCP(options=server_opts(kind)),
+            when,
+        )
 
     return [
         from_client("discover", [], t),
@@ -581,8 +610,9 @@ def dns_exchange(
         name = target
     rrs += [DNSRR(rrname=name, type=qtype, ttl=ttl, rdata=a) for a in answers]
     rcode = 0 if rrs else 3
-    reply = DNS(id=txid, qr=1, rd=1, ra=1, rcode=rcode, qd=DNSQR(qname=qname, qtype=qtype),
-                an=rrs or None)
+    reply = DNS(
+        id=txid, qr=1, rd=1, ra=1, rcode=rcode, qd=DNSQR(qname=qname, qtype=qtype), an=rrs or None
+    )
     return [
         _udp(client.mac, resolver.mac, client.ip, resolver.ip, sport, 53, query, t),
         _udp(resolver.mac, client.mac, resolver.ip, client.ip, 53, sport, reply, t + rtt),
@@ -611,8 +641,19 @@ def udp_exchange(
         when = t + i * interval
         out.append(_udp(client.mac, gateway_mac, src, server_ip, sport, dport, payload, when))
         if i < len(responses) and responses[i]:
-            out.append(_udp(gateway_mac, client.mac, server_ip, src, dport, sport, responses[i],
-                            when + rtt, ttl=server_ttl))
+            out.append(
+                _udp(
+                    gateway_mac,
+                    client.mac,
+                    server_ip,
+                    src,
+                    dport,
+                    sport,
+                    responses[i],
+                    when + rtt,
+                    ttl=server_ttl,
+                )
+            )
     return out
 
 
@@ -634,7 +675,7 @@ def mdns_announce(
     """
     target = f"{name}.local"
     txt_data = [f"{k}={v}".encode() for k, v in (txt or {}).items()] or [b""]
-    an = [DNSRR(rrname=target, type="A", cacheflush=1, ttl=ttl, rdata=host.ip)]
+    an: list[Packet] = [DNSRR(rrname=target, type="A", cacheflush=1, ttl=ttl, rdata=host.ip)]
     if host.ipv6:
         an.append(DNSRR(rrname=target, type="AAAA", cacheflush=1, ttl=ttl, rdata=host.ipv6))
     for svc in services:
@@ -642,8 +683,17 @@ def mdns_announce(
         instance = f"{name}.{stype}"
         an.append(DNSRR(rrname="_services._dns-sd._udp.local", type="PTR", ttl=4500, rdata=stype))
         an.append(DNSRR(rrname=stype, type="PTR", ttl=4500, rdata=instance))
-        an.append(DNSRRSRV(rrname=instance, cacheflush=1, ttl=ttl, priority=0, weight=0,
-                           port=port, target=target))
+        an.append(
+            DNSRRSRV(
+                rrname=instance,
+                cacheflush=1,
+                ttl=ttl,
+                priority=0,
+                weight=0,
+                port=port,
+                target=target,
+            )
+        )
         an.append(DNSRR(rrname=instance, type="TXT", cacheflush=1, ttl=4500, rdata=txt_data))
     msg = DNS(id=0, qr=1, aa=1, rd=0, qd=[], an=an)
     return [_udp(host.mac, MDNS_MAC, host.ip, MDNS_IP, 5353, 5353, msg, t, ttl=255)]
@@ -697,8 +747,9 @@ def ssdp_msearch_response(
             "MX: 2\r\n"
             f"ST: {st}\r\n\r\n"
         ).encode()
-        out.append(_udp(searcher.mac, SSDP_MAC, searcher.ip, SSDP_IP, sport, 1900, search, t,
-                        ttl=4))
+        out.append(
+            _udp(searcher.mac, SSDP_MAC, searcher.ip, SSDP_IP, sport, 1900, search, t, ttl=4)
+        )
     reply = (
         "HTTP/1.1 200 OK\r\n"
         f"CACHE-CONTROL: max-age={max_age}\r\n"
@@ -803,8 +854,10 @@ def write_capture(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if gzip:
-        with path.open("wb") as raw, _gzip.GzipFile(filename="", mode="wb", fileobj=raw,
-                                                    mtime=0) as gz:
+        with (
+            path.open("wb") as raw,
+            _gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
+        ):
             gz.write(bytes(out))
     else:
         path.write_bytes(bytes(out))
