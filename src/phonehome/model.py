@@ -154,6 +154,8 @@ class Finding:
     title: str
     policy: PolicyRef
     evidence: tuple[Evidence, ...]
+    category: str = "equipment"
+    """``equipment`` (the device itself is restricted) or ``traffic`` (what it sent, where)."""
 
 
 @dataclass(frozen=True)

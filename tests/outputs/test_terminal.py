@@ -21,7 +21,7 @@ def test_is_an_output_format() -> None:
 def test_headline() -> None:
     text = TerminalFormat().render(make_report())
     first = text.splitlines()[0]
-    assert "5 devices, 3 restricted, 6 findings (4 high, 1 medium, 1 low)" in first
+    assert "5 devices, 2 restricted, 6 findings (4 high, 1 medium, 1 low)" in first
 
 
 def test_headline_singular_and_empty() -> None:

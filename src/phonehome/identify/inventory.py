@@ -158,10 +158,8 @@ class InventoryBuilder:
             name = f.server_name.lower().rstrip(".")
             agg.names[name] += 1
             agg.name_kinds.setdefault(name, _name_kind(f))
-        if f.server_name and f.dst_port in (67, 68):
-            self._signals.append(
-                HostSignal(f.src_mac, None, "dhcp_hostname", f.server_name, f.source)
-            )
+        # DHCP names come from the side pass: the meter merges every client's 0.0.0.0 -> broadcast
+        # request into one flow, so its hostname would be pinned on the first client only.
         if f.user_agent:
             self._user_agents[(f.src_mac, f.src_ip)].add((f.user_agent[:300], f.source))
         if f.client_fingerprint and f.dst_port not in (67, 68):

@@ -70,6 +70,7 @@ def _finding(f: Finding) -> dict[str, Any]:
         "rule_id": f.rule_id,
         "policy": f.policy.policy,
         "severity": f.severity.label,
+        "category": f.category,
         "device_id": f.device_id,
         "title": f.title,
         "scope": f.policy.scope,

@@ -148,8 +148,14 @@ def findings_by_device(data: Data) -> dict[str, list[Data]]:
 
 
 def restricted_device_ids(data: Data) -> list[str]:
-    """Devices matched by at least one policy rule, sorted."""
-    return sorted({str(f.get("device_id")) for f in data.get("findings") or []})
+    """Devices that an equipment rule (vendor or categorical) matched, sorted."""
+    return sorted(
+        {
+            str(f.get("device_id"))
+            for f in data.get("findings") or []
+            if f.get("category", "equipment") == "equipment"
+        }
+    )
 
 
 def destination_sort_key(dest: Data) -> tuple[Any, ...]:

@@ -189,7 +189,7 @@ def evaluate(
             evidence = _check_device(rule, device, ctx)
             if evidence is not None:
                 findings.append(_finding(pack, rule, device, "", rule.title, evidence))
-    restricted = frozenset(f.device_id for f in findings if _is_vendor_rule(intel, f.rule_id))
+    restricted = frozenset(f.device_id for f in findings if f.category == "equipment")
     ctx = _Context(intel, settings, by_device, restricted)
     for pack, rule in dest_rules:
         if rule.id in settings.skip_rules:
@@ -217,14 +217,6 @@ def _check_device(rule: Rule, device: Device, ctx: _Context) -> list[Evidence] |
     return list(dict.fromkeys(collected))
 
 
-def _is_vendor_rule(intel: Intel, rule_id: str) -> bool:
-    for pack in intel.packs.values():
-        for rule in pack.rules:
-            if rule.id == rule_id:
-                return rule.match.destination is None
-    return False
-
-
 def _finding(
     pack: PolicyPack, rule: Rule, device: Device, target: str, title: str, evidence: list[Evidence]
 ) -> Finding:
@@ -242,6 +234,7 @@ def _finding(
             references=tuple(rule.references),
         ),
         evidence=tuple(evidence),
+        category="equipment" if rule.match.destination is None else "traffic",
     )
 
 

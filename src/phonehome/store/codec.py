@@ -95,6 +95,7 @@ def decode(state: dict[str, Any]) -> Report:
                 title=f["title"],
                 policy=PolicyRef(**{**f["policy"], "references": tuple(f["policy"]["references"])}),
                 evidence=_evidence(f["evidence"]),
+                category=f.get("category", "equipment"),
             )
             for f in state["findings"]
         )

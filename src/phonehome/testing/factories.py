@@ -176,6 +176,7 @@ def make_finding(
     effective: str | None = "2021-03-12",
     references: Iterable[str] = FCC_REFERENCES,
     evidence: Iterable[Evidence] | None = None,
+    category: str = "equipment",
 ) -> Finding:
     """A finding on ``device``; evidence defaults to the device's attribution evidence."""
     device_id = _device_id(device)
@@ -191,6 +192,7 @@ def make_finding(
             policy=policy, scope=scope, effective=effective, references=tuple(references)
         ),
         evidence=tuple(evidence),
+        category=category,
     )
 
 
@@ -564,8 +566,9 @@ def sample_findings(devices: tuple[Device, ...]) -> tuple[Finding, ...]:
         ),
         make_finding(
             phone,
-            "PH-DEST-001",
-            policy="watch-countries",
+            "PH-TRF-002",
+            policy="phonehome-traffic",
+            category="traffic",
             severity=Severity.LOW,
             title="Sends data to an address in a watched country (CN)",
             scope="Traffic to addresses geolocated in a country listed in --watch-country.",
