@@ -114,6 +114,8 @@ class InventoryBuilder:
         self._flow_sources: dict[_FlowKey, str] = {}
         self._user_agents: dict[tuple[str | None, str], set[tuple[str, str]]] = defaultdict(set)
         self._fingerprints: dict[tuple[str | None, str], set[tuple[str, str]]] = defaultdict(set)
+        self._apps: dict[tuple[str | None, str], set[tuple[str, str]]] = defaultdict(set)
+        self._served: dict[tuple[str | None, str], set[tuple[str, str]]] = defaultdict(set)
         self._signals: list[HostSignal] = []
         self._dns: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self._mac_remote_ips: dict[str, set[str]] = defaultdict(set)
@@ -162,6 +164,16 @@ class InventoryBuilder:
         # request into one flow, so its hostname would be pinned on the first client only.
         if f.user_agent:
             self._user_agents[(f.src_mac, f.src_ip)].add((f.user_agent[:300], f.source))
+        # Only bare protocols (TuyaLP, RTSP, ...) say something about the device itself;
+        # "TLS.Google"-style names describe the remote service and live in the destinations.
+        if f.application and f.application != "Unknown" and "." not in f.application:
+            apps = self._apps[(f.src_mac, f.src_ip)]
+            if len(apps) < _MAX_NAMES * 4:
+                apps.add((f.application, f.source))
+            if is_unicast_ip(f.dst_ip) and f.dst_bytes > 0:
+                served = self._served[(f.dst_mac, f.dst_ip)]
+                if len(served) < _MAX_NAMES:
+                    served.add((f.application, f.source))
         if f.client_fingerprint and f.dst_port not in (67, 68):
             self._fingerprints[(f.src_mac, f.src_ip)].add((f.client_fingerprint, f.source))
         src_local, dst_local = self._local(f.src_ip), self._local(f.dst_ip)
@@ -296,7 +308,13 @@ class InventoryBuilder:
                 draft.roles.add("dhcp-server")
             draft.signals.append(signal)
             draft.sources.add(signal.source)
-        for table, kind in ((self._user_agents, "user_agent"), (self._fingerprints, "tls_ja4")):
+        tables = (
+            (self._user_agents, "user_agent"),
+            (self._fingerprints, "tls_ja4"),
+            (self._apps, "ndpi_application"),
+            (self._served, "ndpi_served"),
+        )
+        for table, kind in tables:
             for (mac, ip), values in table.items():
                 draft = owner(mac, ip) if (mac and not self._is_gateway(mac)) or self._local(ip) else None
                 if draft is None:

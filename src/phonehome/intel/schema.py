@@ -117,6 +117,8 @@ class DomainFile(_Strict):
 EvidenceKind = Literal[
     "dhcp_vendor_class", "dhcp_hostname", "hostname", "mdns_name", "mdns_service",
     "ssdp_server", "ssdp_model", "user_agent", "http_server",
+    "ndpi_application",  # nDPI application of flows the device started
+    "ndpi_served",  # nDPI application of flows the device answered (it runs that service)
 ]
 
 
