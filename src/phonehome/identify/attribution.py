@@ -21,8 +21,20 @@ from phonehome.model import Attribution, Destination, Device, Evidence
 OUI_CERTAINTY = 0.6
 """An OUI names the network interface's maker, which for modules and OEM kit is not the brand."""
 GATEWAY_TYPE_CERTAINTY = 0.6
-CLOUD_CERTAINTY = {"device-cloud": 0.7, "p2p-relay": 0.7, "firmware-update": 0.6, "os-telemetry": 0.6}
-"""Purposes of vendor endpoints that only the vendor's own devices contact."""
+CLOUD_CERTAINTY = {
+    "device-cloud": 0.7,
+    "p2p-relay": 0.7,
+    "os-telemetry": 0.5,
+    "app-api": 0.4,
+    "vendor-services": 0.4,
+    "software-update": 0.4,
+}
+"""Support for 'made by X' when a device contacts X's endpoints, by documented purpose.
+
+Only entities that make devices count, once each (the strongest purpose), so browsing a
+vendor's website cannot outvote the hardware evidence.
+"""
+_UNMAPPED = "oui:"
 _HOSTNAME_KINDS = ("dhcp_hostname", "mdns_name", "dhcp_fqdn")
 _SIGNAL_KIND_ALIASES = {"dhcp_hostname": ("dhcp_hostname", "hostname"), "mdns_name": ("mdns_name", "hostname"), "dhcp_fqdn": ("hostname",)}
 
@@ -92,7 +104,8 @@ class Attributor:
         entity = self._intel.entity_for_registrant(registrant)
         detail = f"IEEE registrant; intel maps it to {entity}" if entity else "IEEE registrant; not mapped to an intel entity"
         evidence = Evidence("oui", f"{oui} {registrant}", source, detail)
-        return [_Vote(entity, None, None, OUI_CERTAINTY if entity else 0.0, evidence)]
+        # An unmapped registrant still votes, so weaker evidence cannot overrule the hardware.
+        return [_Vote(entity or _UNMAPPED + registrant, None, None, OUI_CERTAINTY, evidence)]
 
     def _signal_votes(self, draft: DeviceDraft) -> list[_Vote]:
         votes: list[_Vote] = []
@@ -131,23 +144,21 @@ class Attributor:
         return [_Vote(None, "router", None, GATEWAY_TYPE_CERTAINTY, evidence)]
 
     def _cloud_votes(self, draft: DeviceDraft, destinations: list[Destination]) -> list[_Vote]:
-        votes = []
-        seen: set[str] = set()
-        for d in destinations:
-            if not d.name or d.name in seen:
-                continue
-            entry = self._intel.domain_entry(d.name)
+        best: dict[str, _Vote] = {}
+        for d in sorted(destinations, key=lambda d: (d.name or "", d.ip)):
+            entry = self._intel.domain_entry(d.name) if d.name else None
             if entry is None:
                 continue
+            entity = self._intel.entities.get(entry.entity)
             certainty = CLOUD_CERTAINTY.get(entry.purpose, 0.0)
-            seen.add(d.name)
-            if certainty == 0.0:
+            if entity is None or not entity.products or certainty == 0.0:
                 continue
-            detail = f"{entry.domain} is documented as {entry.entity} {entry.purpose}"
-            votes.append(
-                _Vote(entry.entity, None, None, certainty, Evidence("cloud_endpoint", d.name, _first_source(draft), detail))
-            )
-        return votes
+            if entry.entity in best and best[entry.entity].certainty >= certainty:
+                continue
+            detail = f"{entry.domain}: {entry.entity} {entry.purpose} endpoint"
+            evidence = Evidence("cloud_endpoint", d.name or d.ip, _first_source(draft), detail)
+            best[entry.entity] = _Vote(entry.entity, None, None, certainty, evidence)
+        return [best[k] for k in sorted(best)]
 
     def _decide(self, votes: list[_Vote]) -> Attribution:
         by_vendor: dict[str, list[float]] = defaultdict(list)
@@ -161,6 +172,8 @@ class Attributor:
             if v.brand:
                 by_brand[v.brand].append(v.certainty)
         vendor, confidence = _best(by_vendor)
+        if vendor and vendor.startswith(_UNMAPPED):
+            vendor, confidence = None, 0.0
         device_type, _ = _best(by_type)
         brand, _ = _best(by_brand)
         if vendor and device_type is None:
