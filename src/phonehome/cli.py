@@ -105,7 +105,8 @@ def _emit(report: Report, fmt: FormatChoice, output: str | None, default_html: P
     if fmt is FormatChoice.terminal and output in (None, "-"):
         from phonehome.outputs.terminal import print_summary
 
-        print_summary(report, Console(highlight=False))
+        # Piped output gets a fixed readable width instead of rich's 80-column default.
+        print_summary(report, Console(highlight=False, width=None if sys.stdout.isatty() else 140))
         return
     if fmt is FormatChoice.html and output is None and default_html is not None:
         default_html.parent.mkdir(parents=True, exist_ok=True)
