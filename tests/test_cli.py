@@ -33,10 +33,11 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 def capture(tmp_path: Path) -> Path:
     packets = []
     for i in range(3):
-        p = Ether(src="00:1b:21:0a:0b:0c", dst="66:77:88:99:aa:bb") / IP(
-            src="192.168.1.10", dst="198.51.100.7"
-        ) / TCP(sport=40000 + i, dport=80, flags="PA") / Raw(
-            b"GET / HTTP/1.1\r\nHost: example.org\r\nUser-Agent: test-agent/1.0\r\n\r\n"
+        p = (
+            Ether(src="00:1b:21:0a:0b:0c", dst="66:77:88:99:aa:bb")
+            / IP(src="192.168.1.10", dst="198.51.100.7")
+            / TCP(sport=40000 + i, dport=80, flags="PA")
+            / Raw(b"GET / HTTP/1.1\r\nHost: example.org\r\nUser-Agent: test-agent/1.0\r\n\r\n")
         )
         p.time = 1_700_000_000 + i
         packets.append(p)
@@ -61,7 +62,9 @@ def test_audit_json_and_saved_workspace(capture: Path, tmp_path: Path) -> None:
     assert device["ips"] == ["192.168.1.10"]
     dest = next(d for d in doc["destinations"] if d["device_id"] == device["id"])
     assert dest["name"] == "example.org" and dest["ip"] == "198.51.100.7"
-    assert any(e["kind"] == "user_agent" and e["value"] == "test-agent/1.0" for e in device["evidence"])
+    assert any(
+        e["kind"] == "user_agent" and e["value"] == "test-agent/1.0" for e in device["evidence"]
+    )
     assert _audit_count(ws) == 1
     # The same input again replaces the earlier audit instead of adding one.
     again = run("audit", str(capture), "-w", str(ws), "-f", "json", "--fail-on", "never", "-q")
@@ -109,7 +112,9 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
 
 
 @pytest.mark.parametrize("case", ["empty", "not-a-capture", "link-type", "missing", "gzip-of-text"])
-def test_bad_input_is_one_line_exit_3_and_keeps_workspace(case: str, capture: Path, tmp_path: Path) -> None:
+def test_bad_input_is_one_line_exit_3_and_keeps_workspace(
+    case: str, capture: Path, tmp_path: Path
+) -> None:
     ws = tmp_path / "ws"
     assert run("audit", str(capture), "-w", str(ws), "-q", "--fail-on", "never").returncode == 0
     before = (ws / "phonehome.db").read_bytes()
@@ -129,7 +134,9 @@ def test_truncated_capture_warns_and_keeps_packets(capture: Path, tmp_path: Path
     data = capture.read_bytes()
     cut = tmp_path / "cut.pcap"
     cut.write_bytes(data[:-20])
-    result = run("audit", str(cut), "-w", str(tmp_path / "ws"), "-f", "json", "-q", "--fail-on", "never")
+    result = run(
+        "audit", str(cut), "-w", str(tmp_path / "ws"), "-f", "json", "-q", "--fail-on", "never"
+    )
     assert result.returncode == 0
     doc = json.loads(result.stdout)
     assert doc["inputs"][0]["packets"] == 2
@@ -142,7 +149,9 @@ def test_directory_input_skips_unknown_files(capture: Path, tmp_path: Path) -> N
     folder.mkdir()
     (folder / "a.pcap").write_bytes(capture.read_bytes())
     (folder / "README.txt").write_text("notes")
-    result = run("audit", str(folder), "-w", str(tmp_path / "ws"), "-f", "json", "-q", "--fail-on", "never")
+    result = run(
+        "audit", str(folder), "-w", str(tmp_path / "ws"), "-f", "json", "-q", "--fail-on", "never"
+    )
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert [i["path"] for i in doc["inputs"]] == [str(folder / "a.pcap")]

@@ -22,9 +22,23 @@ pytestmark = [
 @cache
 def audit(name: str) -> dict[str, Any]:
     result = subprocess.run(
-        [sys.executable, "-m", "phonehome", "audit", str(CORPUS / name), "--no-save", "-f", "json", "-q",
-         "--fail-on", "never"],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "phonehome",
+            "audit",
+            str(CORPUS / name),
+            "--no-save",
+            "-f",
+            "json",
+            "-q",
+            "--fail-on",
+            "never",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     doc: dict[str, Any] = json.loads(result.stdout)
@@ -45,11 +59,15 @@ def test_tuya_devices_are_attributed() -> None:
     assert all(d["device_type"] == "iot" for d in tuya)
     espressif = [d for d in tuya if d["oui_vendor"] == "Espressif Inc."]
     assert espressif and all(
-        any(e["kind"] == "ndpi_application" and e["value"] == "TuyaLP" for e in d["evidence"]) for d in espressif
+        any(e["kind"] == "ndpi_application" and e["value"] == "TuyaLP" for e in d["evidence"])
+        for d in espressif
     )
 
 
-@pytest.mark.parametrize(("capture", "mac"), [("dns.pcap", "d4:94:e8:0e:ad:c1"), ("4in4tunnel.pcap", "a4:c6:4f:3b:b3:9a")])
+@pytest.mark.parametrize(
+    ("capture", "mac"),
+    [("dns.pcap", "d4:94:e8:0e:ad:c1"), ("4in4tunnel.pcap", "a4:c6:4f:3b:b3:9a")],
+)
 def test_huawei_device_is_reported_with_policy_findings(capture: str, mac: str) -> None:
     doc = audit(capture)
     huawei = device(doc, mac)
@@ -79,7 +97,9 @@ def test_teams_capture_tp_link_switch_and_microsoft_destinations() -> None:
     laptop = device(doc, "28:37:37:00:6d:c8")
     mine = [d for d in doc["destinations"] if d["device_id"] == laptop["id"]]
     assert len(mine) >= 20
-    assert {d["organisation"] for d in mine if d["name"] and d["name"].endswith("teams.microsoft.com")} == {"Microsoft"}
+    assert {
+        d["organisation"] for d in mine if d["name"] and d["name"].endswith("teams.microsoft.com")
+    } == {"Microsoft"}
     # Most destinations are named from SNI or a DNS answer; the rest (STUN media, flows begun
     # before the capture) still get their network and country.
     assert sum(1 for d in mine if d["name"]) >= 20
@@ -89,7 +109,9 @@ def test_teams_capture_tp_link_switch_and_microsoft_destinations() -> None:
 def test_rtsp_server_is_treated_as_a_camera() -> None:
     doc = audit("rtsp.pcap")
     servers = [
-        d for d in doc["devices"] if any(e["kind"] == "ndpi_served" and e["value"] == "RTSP" for e in d["evidence"])
+        d
+        for d in doc["devices"]
+        if any(e["kind"] == "ndpi_served" and e["value"] == "RTSP" for e in d["evidence"])
     ]
     assert len(servers) == 1 and servers[0]["device_type"] == "camera"
 

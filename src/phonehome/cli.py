@@ -17,6 +17,7 @@ from rich.progress import (
     DownloadColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -136,7 +137,7 @@ def _progress(enabled: bool) -> Iterator[ProgressCallback | None]:
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=err, transient=True) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def update(phase: str, done: int, total: int) -> None:
             if phase not in tasks:
@@ -164,14 +165,20 @@ FAIL_ON_CHOICES = ("info", "low", "medium", "high", "critical", "never")
 @app.command()
 def audit(
     inputs: Annotated[
-        list[Path], typer.Argument(help="Captures (pcap, pcapng, .gz) or directories of them.", show_default=False)
+        list[Path],
+        typer.Argument(help="Captures (pcap, pcapng, .gz) or directories of them.", show_default=False),
     ],
     fmt: FormatOpt = FormatChoice.terminal,
     output: OutputOpt = None,
     workspace: WorkspaceOpt = None,
     policy: Annotated[
         list[str] | None,
-        typer.Option("--policy", "-p", help="Policy pack id to apply (repeatable; default: all).", show_default=False),
+        typer.Option(
+            "--policy",
+            "-p",
+            help="Policy pack id to apply (repeatable; default: all).",
+            show_default=False,
+        ),
     ] = None,
     policy_pack: Annotated[
         list[Path] | None,
@@ -196,13 +203,18 @@ def audit(
         typer.Option("--local-net", help="Extra local network CIDR (repeatable).", show_default=False),
     ] = None,
     min_confidence: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Minimum attribution confidence for a vendor finding.")
+        float,
+        typer.Option(min=0.0, max=1.0, help="Minimum attribution confidence for a vendor finding."),
     ] = 0.5,
     skip_rule: Annotated[
-        list[str] | None, typer.Option("--skip-rule", help="Rule id to skip (repeatable).", show_default=False)
+        list[str] | None,
+        typer.Option("--skip-rule", help="Rule id to skip (repeatable).", show_default=False),
     ] = None,
     fail_on: Annotated[
-        str, typer.Option(help="Exit 1 when a finding is at least this severity: " + ", ".join(FAIL_ON_CHOICES) + ".")
+        str,
+        typer.Option(
+            help="Exit 1 when a finding is at least this severity: " + ", ".join(FAIL_ON_CHOICES) + "."
+        ),
     ] = "high",
     save: Annotated[bool, typer.Option(help="Save the audit in the workspace.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -221,11 +233,15 @@ def audit(
         from phonehome.pipeline import AuditOptions, plan_inputs, run_audit
         from phonehome.policy.engine import PolicySettings, default_watch_countries
 
-        intel = load_intel(intel_dir or [], policy_pack or []) if (intel_dir or policy_pack) else default_intel()
+        intel = (
+            load_intel(intel_dir or [], policy_pack or []) if (intel_dir or policy_pack) else default_intel()
+        )
         packs = tuple(policy or sorted(intel.packs))
         unknown = [p for p in packs if p not in intel.packs]
         if unknown:
-            raise UsageError(f"--policy: unknown pack {unknown[0]!r} (known: {', '.join(sorted(intel.packs))})")
+            raise UsageError(
+                f"--policy: unknown pack {unknown[0]!r} (known: {', '.join(sorted(intel.packs))})"
+            )
         countries = _watch_list(watch_country)
         watch = countries if countries is not None else default_watch_countries(intel, packs)
         planned, skipped = plan_inputs(inputs)
@@ -347,7 +363,13 @@ def audits(workspace: WorkspaceOpt = None) -> None:
         for column in ("id", "generated", "inputs", "devices", "findings"):
             table.add_column(column)
         for row in store.list_audits():
-            table.add_row(str(row.id), row.generated_at, "\n".join(row.inputs), str(row.devices), str(row.findings))
+            table.add_row(
+                str(row.id),
+                row.generated_at,
+                "\n".join(row.inputs),
+                str(row.devices),
+                str(row.findings),
+            )
         Console(highlight=False).print(table)
 
 

@@ -44,7 +44,11 @@ def plan_inputs(paths: Sequence[Path]) -> tuple[list[tuple[Path, Source]], list[
         if source is None:
             if named:
                 head = _head_hex(path)
-                raise SourceError(f"{path}: not a recognised input (pcap or pcapng capture); starts with 0x{head}" if head else f"{path}: empty file")
+                raise SourceError(
+                    f"{path}: not a recognised input (pcap or pcapng capture); starts with 0x{head}"
+                    if head
+                    else f"{path}: empty file"
+                )
             skipped.append(f"{path}: skipped, not a recognised input")
             continue
         planned.append((path, source))
@@ -87,8 +91,7 @@ def run_audit(
     findings = evaluate(devices, destinations, intel, options.policy)
     referenced = {d.attribution.vendor for d in devices} | {d.organisation for d in destinations}
     entities = tuple(
-        EntityRef(e, intel.name(e) or e, intel.country(e))
-        for e in sorted(x for x in referenced if x)
+        EntityRef(e, intel.name(e) or e, intel.country(e)) for e in sorted(x for x in referenced if x)
     )
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     return Report(

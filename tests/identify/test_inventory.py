@@ -29,17 +29,27 @@ LAPTOP = Host("00:1b:21:0a:0b:0c", "192.168.1.40", "fd00::40")
 
 def _office() -> list:
     packets = []
-    packets += dhcp_exchange(CAMERA, GATEWAY, T0, hostname="HIKVISION-CAM", vendor_class="hik-vc/1.0")
+    packets += dhcp_exchange(
+        CAMERA, GATEWAY, T0, hostname="HIKVISION-CAM", vendor_class="hik-vc/1.0"
+    )
     packets += dns_exchange(CAMERA, GATEWAY, T0 + 1, "relay.example.net", ["203.0.113.50"])
-    packets += udp_exchange(CAMERA, "203.0.113.50", T0 + 2, 8800, [b"hello" * 20], [b"ok"], gateway_mac=GATEWAY.mac)
-    packets += tls_session(CAMERA, "198.51.100.10", T0 + 3, "api.hik-connect.com", GATEWAY.mac, up_bytes=3000)
+    packets += udp_exchange(
+        CAMERA, "203.0.113.50", T0 + 2, 8800, [b"hello" * 20], [b"ok"], gateway_mac=GATEWAY.mac
+    )
+    packets += tls_session(
+        CAMERA, "198.51.100.10", T0 + 3, "api.hik-connect.com", GATEWAY.mac, up_bytes=3000
+    )
     packets += tls_session(PHONE, "198.51.100.20", T0 + 4, "www.apple.com", GATEWAY.mac)
     packets += tls_session(LAPTOP, "198.51.100.30", T0 + 5, "www.example.org", GATEWAY.mac)
     packets += tls_session(LAPTOP, "2001:db8::30", T0 + 6, "v6.example.org", GATEWAY.mac)
     packets += mdns_announce(LAPTOP, T0 + 7, "office-laptop", ["_workstation._tcp"])
     packets += ssdp_notify(
-        CAMERA, T0 + 8, "Linux/3.0 UPnP/1.0 App-Webs/", "http://192.168.1.20/desc.xml",
-        "upnp:rootdevice", "uuid:1234::upnp:rootdevice",
+        CAMERA,
+        T0 + 8,
+        "Linux/3.0 UPnP/1.0 App-Webs/",
+        "http://192.168.1.20/desc.xml",
+        "upnp:rootdevice",
+        "uuid:1234::upnp:rootdevice",
     )
     return packets
 
@@ -59,9 +69,7 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Inventory:
 
 
 def test_devices_are_merged_by_mac(office: Inventory) -> None:
-    assert set(office.devices) == {
-        f"mac:{h.mac}" for h in (GATEWAY, CAMERA, PHONE, LAPTOP)
-    }
+    assert set(office.devices) == {f"mac:{h.mac}" for h in (GATEWAY, CAMERA, PHONE, LAPTOP)}
     assert office.devices[f"mac:{LAPTOP.mac}"].ips == {"192.168.1.40", "fd00::40"}
 
 
@@ -101,7 +109,9 @@ def test_traffic_is_per_device_and_remote_address(office: Inventory) -> None:
     assert (f"mac:{LAPTOP.mac}", "2001:db8::30") in office.traffic
 
 
-@pytest.mark.parametrize(("fmt", "linktype", "gz"), [("pcapng", 276, False), ("pcap", 113, True), ("pcap", 101, False)])
+@pytest.mark.parametrize(
+    ("fmt", "linktype", "gz"), [("pcapng", 276, False), ("pcap", 113, True), ("pcap", 101, False)]
+)
 def test_other_link_types_and_gzip(tmp_path: Path, fmt: str, linktype: int, gz: bool) -> None:
     path = write_capture(tmp_path / f"c.{fmt}", _office(), fmt=fmt, linktype=linktype, gzip=gz)
     inventory, items = _inventory(path)

@@ -98,8 +98,14 @@ def intel(tmp_path_factory: pytest.TempPathFactory) -> Intel:
     return load_intel([root], [pack])
 
 
-def _device(name: str, vendor: str | None, device_type: str | None, confidence: float = 0.8) -> Device:
-    evidence = (Evidence("oui", f"00:00:00 {vendor}", "cap.pcap", f"IEEE registrant; intel maps it to {vendor}"),)
+def _device(
+    name: str, vendor: str | None, device_type: str | None, confidence: float = 0.8
+) -> Device:
+    evidence = (
+        Evidence(
+            "oui", f"00:00:00 {vendor}", "cap.pcap", f"IEEE registrant; intel maps it to {vendor}"
+        ),
+    )
     return Device(
         id=DeviceID(f"mac:{name}"),
         mac=name,
@@ -111,8 +117,13 @@ def _device(name: str, vendor: str | None, device_type: str | None, confidence: 
 
 def _dest(device: Device, name: str, org: str | None, country: str, sent: int = 100) -> Destination:
     return Destination(
-        device_id=device.id, ip="198.51.100.1", name=name, domain=name, organisation=org,
-        asn="EXAMPLE-AS", country=country,
+        device_id=device.id,
+        ip="198.51.100.1",
+        name=name,
+        domain=name,
+        organisation=org,
+        asn="EXAMPLE-AS",
+        country=country,
         traffic=Traffic(bytes_out=sent, bytes_in=10, flows=1, first_seen=1.0, last_seen=2.0),
     )
 
@@ -132,14 +143,20 @@ def test_vendor_rule_covers_subsidiaries_not_former_ones(intel: Intel) -> None:
     found = evaluate(devices, [], intel, settings)
     assert _rules(found) == {("PH-TST-001", "mac:a"), ("PH-TST-001", "mac:b")}
     sub = next(f for f in found if f.device_id == "mac:b")
-    assert any(e.kind == "relation" and e.value == "Acme subsidiary Acme Home" for e in sub.evidence)
+    assert any(
+        e.kind == "relation" and e.value == "Acme subsidiary Acme Home" for e in sub.evidence
+    )
     assert sub.policy.scope.startswith("Equipment produced by Acme")
     assert sub.policy.effective == "2024-01-01"
     assert sub.id == "PH-TST-001:mac:b"
 
 
 def test_categorical_rule_on_type_and_producer_country(intel: Intel) -> None:
-    devices = [_device("r", "routerco", "router"), _device("u", None, "router"), _device("k", "acme", "camera")]
+    devices = [
+        _device("r", "routerco", "router"),
+        _device("u", None, "router"),
+        _device("k", "acme", "camera"),
+    ]
     settings = PolicySettings(packs=("test-pack",), watch_countries=frozenset())
     found = _rules(evaluate(devices, [], intel, settings))
     assert ("PH-TST-002", "mac:r") in found
@@ -166,7 +183,9 @@ def test_destination_rules(intel: Intel) -> None:
 
 
 def test_skip_rule_and_default_watch_list(intel: Intel) -> None:
-    settings = PolicySettings(packs=("test-pack",), watch_countries=frozenset(), skip_rules=frozenset({"PH-TST-001"}))
+    settings = PolicySettings(
+        packs=("test-pack",), watch_countries=frozenset(), skip_rules=frozenset({"PH-TST-001"})
+    )
     assert evaluate([_device("a", "acme", "camera")], [], intel, settings) == []
     assert default_watch_countries(intel, ["test-pack"]) == frozenset({"XA"})
 

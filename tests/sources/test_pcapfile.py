@@ -19,9 +19,12 @@ from phonehome.sources.pcapfile import open_capture
 def _packets(n: int = 5) -> list[Ether]:
     out = []
     for i in range(n):
-        p = Ether(src="00:11:22:33:44:55", dst="66:77:88:99:aa:bb") / IP(
-            src="192.168.1.10", dst="198.51.100.7"
-        ) / TCP(sport=40000 + i, dport=443) / Raw(b"x" * (10 + i))
+        p = (
+            Ether(src="00:11:22:33:44:55", dst="66:77:88:99:aa:bb")
+            / IP(src="192.168.1.10", dst="198.51.100.7")
+            / TCP(sport=40000 + i, dport=443)
+            / Raw(b"x" * (10 + i))
+        )
         p.time = 1_700_000_000 + i + 0.25
         out.append(p)
     return out
@@ -85,7 +88,10 @@ def test_truncated_pcapng_block(tmp_path: Path) -> None:
     ("content", "message"),
     [
         (b"", "empty file"),
-        (b"hello, this is not a capture at all", "not a pcap or pcapng capture (starts with 0x68656c6c)"),
+        (
+            b"hello, this is not a capture at all",
+            "not a pcap or pcapng capture (starts with 0x68656c6c)",
+        ),
         (b"\xd4\xc3\xb2\xa1\x02\x00", "truncated pcap file header"),
         (gzip.compress(b""), "empty compressed capture"),
         (b"\x1f\x8b\x08\x00garbage-after-gzip-magic", "unreadable gzip data"),

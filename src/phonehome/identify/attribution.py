@@ -36,7 +36,11 @@ vendor's website cannot outvote the hardware evidence.
 """
 _UNMAPPED = "oui:"
 _HOSTNAME_KINDS = ("dhcp_hostname", "mdns_name", "dhcp_fqdn")
-_SIGNAL_KIND_ALIASES = {"dhcp_hostname": ("dhcp_hostname", "hostname"), "mdns_name": ("mdns_name", "hostname"), "dhcp_fqdn": ("hostname",)}
+_SIGNAL_KIND_ALIASES = {
+    "dhcp_hostname": ("dhcp_hostname", "hostname"),
+    "mdns_name": ("mdns_name", "hostname"),
+    "dhcp_fqdn": ("hostname",),
+}
 
 
 @dataclass(frozen=True)
@@ -75,9 +79,7 @@ class Attributor:
         votes = [*self._oui_votes(draft), *self._signal_votes(draft), *self._role_votes(draft)]
         votes += self._cloud_votes(draft, destinations)
         attribution = self._decide(votes)
-        hostnames = sorted(
-            {s.value for s in draft.signals if s.kind in _HOSTNAME_KINDS and s.value}
-        )
+        hostnames = sorted({s.value for s in draft.signals if s.kind in _HOSTNAME_KINDS and s.value})
         return Device(
             id=draft.id,
             mac=draft.mac,
@@ -99,10 +101,22 @@ class Attributor:
             return [_Vote(None, None, None, 0.0, Evidence("mac", draft.mac, source, note))]
         hit = oui_registrant(draft.mac)
         if hit is None:
-            return [_Vote(None, None, None, 0.0, Evidence("oui", draft.mac[:8], source, "not in the IEEE registry"))]
+            return [
+                _Vote(
+                    None,
+                    None,
+                    None,
+                    0.0,
+                    Evidence("oui", draft.mac[:8], source, "not in the IEEE registry"),
+                )
+            ]
         oui, registrant = hit
         entity = self._intel.entity_for_registrant(registrant)
-        detail = f"IEEE registrant; intel maps it to {entity}" if entity else "IEEE registrant; not mapped to an intel entity"
+        detail = (
+            f"IEEE registrant; intel maps it to {entity}"
+            if entity
+            else "IEEE registrant; not mapped to an intel entity"
+        )
         evidence = Evidence("oui", f"{oui} {registrant}", source, detail)
         # An unmapped registrant still votes, so weaker evidence cannot overrule the hardware.
         return [_Vote(entity or _UNMAPPED + registrant, None, None, OUI_CERTAINTY, evidence)]
@@ -119,7 +133,13 @@ class Attributor:
                 if sig.kind in kinds and compiled.regex.search(signal.value):
                     matched = True
                     what = ", ".join(
-                        f"{k}={v}" for k, v in (("vendor", sig.vendor), ("type", sig.device_type), ("brand", sig.brand)) if v
+                        f"{k}={v}"
+                        for k, v in (
+                            ("vendor", sig.vendor),
+                            ("type", sig.device_type),
+                            ("brand", sig.brand),
+                        )
+                        if v
                     )
                     votes.append(
                         _Vote(
@@ -139,7 +159,10 @@ class Attributor:
             return []
         source = ", ".join(sorted(draft.sources)) or "capture"
         evidence = Evidence(
-            "gateway", draft.mac or draft.id, source, "next hop for local hosts' traffic to remote addresses"
+            "gateway",
+            draft.mac or draft.id,
+            source,
+            "next hop for local hosts' traffic to remote addresses",
         )
         return [_Vote(None, "router", None, GATEWAY_TYPE_CERTAINTY, evidence)]
 

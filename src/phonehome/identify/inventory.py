@@ -24,9 +24,12 @@ _ROUTER_MIN_REMOTE_IPS = 4
 LOCAL_NETWORKS = tuple(
     ipaddress.ip_network(n)
     for n in (
-        "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",  # RFC 1918
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",  # RFC 1918
         "100.64.0.0/10",  # RFC 6598 shared address space (CGNAT)
-        "169.254.0.0/16", "fe80::/10",  # link-local
+        "169.254.0.0/16",
+        "fe80::/10",  # link-local
         "fc00::/7",  # unique local
     )
 )
@@ -106,9 +109,7 @@ _FlowKey = tuple[str | None, str, str | None, str]
 class InventoryBuilder:
     """Accumulates observations; ``build()`` resolves them into an ``Inventory``."""
 
-    def __init__(
-        self, local_nets: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network] = ()
-    ) -> None:
+    def __init__(self, local_nets: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network] = ()) -> None:
         self._local_nets = tuple(local_nets)
         self._flows: dict[_FlowKey, PairTraffic] = {}
         self._flow_sources: dict[_FlowKey, str] = {}
@@ -191,9 +192,7 @@ class InventoryBuilder:
     def _is_gateway(self, mac: str | None) -> bool:
         if not mac:
             return False
-        return mac in self._gateway_macs or (
-            len(self._mac_remote_ips.get(mac, ())) >= _ROUTER_MIN_REMOTE_IPS
-        )
+        return mac in self._gateway_macs or (len(self._mac_remote_ips.get(mac, ())) >= _ROUTER_MIN_REMOTE_IPS)
 
     def _device_end(self, mac: str | None, ip: str) -> DeviceID | None:
         """The device a flow end belongs to, or None when the end is remote or not unicast."""
@@ -282,9 +281,7 @@ class InventoryBuilder:
         if outbound:
             pair.ports |= agg.ports
 
-    def _attach_signals(
-        self, devices: dict[DeviceID, DeviceDraft], ip_owner: dict[str, DeviceID]
-    ) -> None:
+    def _attach_signals(self, devices: dict[DeviceID, DeviceDraft], ip_owner: dict[str, DeviceID]) -> None:
         def owner(mac: str | None, ip: str | None) -> DeviceDraft | None:
             if mac and is_unicast_mac(mac):
                 dev_id = DeviceID(f"mac:{mac}")

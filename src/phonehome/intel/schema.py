@@ -12,9 +12,27 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 DEVICE_TYPES = (
-    "camera", "nvr", "doorbell", "phone", "tablet", "router", "switch", "access-point",
-    "modem", "iot", "smart-plug", "tv", "speaker", "pc", "server", "printer", "radio",
-    "drone", "inverter", "vehicle", "unknown",
+    "camera",
+    "nvr",
+    "doorbell",
+    "phone",
+    "tablet",
+    "router",
+    "switch",
+    "access-point",
+    "modem",
+    "iot",
+    "smart-plug",
+    "tv",
+    "speaker",
+    "pc",
+    "server",
+    "printer",
+    "radio",
+    "drone",
+    "inverter",
+    "vehicle",
+    "unknown",
 )
 """Device types a rule or signature may name."""
 
@@ -115,8 +133,15 @@ class DomainFile(_Strict):
 
 
 EvidenceKind = Literal[
-    "dhcp_vendor_class", "dhcp_hostname", "hostname", "mdns_name", "mdns_service",
-    "ssdp_server", "ssdp_model", "user_agent", "http_server",
+    "dhcp_vendor_class",
+    "dhcp_hostname",
+    "hostname",
+    "mdns_name",
+    "mdns_service",
+    "ssdp_server",
+    "ssdp_model",
+    "user_agent",
+    "http_server",
     "ndpi_application",  # nDPI application of flows the device started
     "ndpi_served",  # nDPI application of flows the device answered (it runs that service)
 ]

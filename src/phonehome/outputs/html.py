@@ -98,9 +98,7 @@ def build_view(data: dict[str, Any]) -> dict[str, Any]:
         "labels": {i: summary.device_label(d) for i, d in by_id.items()},
         "descriptions": {i: summary.device_description(d) for i, d in by_id.items()},
         "anchors": anchors("device", ids_in_use),
-        "finding_anchors": anchors(
-            "finding", [str(f.get("id")) for f in data.get("findings") or []]
-        ),
+        "finding_anchors": anchors("finding", [str(f.get("id")) for f in data.get("findings") or []]),
         "severities": summary.SEVERITIES,
         "severity_counts": counts,
         "severity_phrase": summary.severity_phrase(counts),

@@ -18,9 +18,7 @@ def _time(seconds: float) -> str:
 
 
 def _evidence(items: tuple[Evidence, ...]) -> list[dict[str, str]]:
-    return [
-        {"kind": e.kind, "value": e.value, "source": e.source, "detail": e.detail} for e in items
-    ]
+    return [{"kind": e.kind, "value": e.value, "source": e.source, "detail": e.detail} for e in items]
 
 
 def _device(device: Device, names: dict[str, str]) -> dict[str, Any]:
@@ -98,9 +96,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             }
             for i in report.inputs
         ],
-        "entities": [
-            {"id": e.id, "name": e.name, "country": e.country} for e in report.entities
-        ],
+        "entities": [{"id": e.id, "name": e.name, "country": e.country} for e in report.entities],
         "devices": [_device(d, names) for d in report.devices],
         "destinations": [_destination(d, names) for d in report.destinations],
         "findings": [_finding(f) for f in report.findings],

@@ -8,7 +8,7 @@ from typing import assert_never
 from phonehome.outputs.interface import OutputFormat
 
 
-class FormatChoice(str, enum.Enum):
+class FormatChoice(enum.StrEnum):
     """Values of ``--format``."""
 
     terminal = "terminal"

@@ -92,11 +92,7 @@ def device_label(device: Data) -> str:
 
 def device_description(device: Data) -> str:
     """``Hikvision camera`` / ``phone`` / ``unidentified``."""
-    parts = [
-        str(p)
-        for p in (device.get("vendor") or device.get("brand"), device.get("device_type"))
-        if p
-    ]
+    parts = [str(p) for p in (device.get("vendor") or device.get("brand"), device.get("device_type")) if p]
     return " ".join(parts) if parts else "unidentified"
 
 
@@ -196,14 +192,10 @@ def countries(data: Data) -> list[dict[str, Any]]:
     for country, dests in groups.items():
         row: dict[str, Any] = {"country": country, **_totals(dests)}
         row["devices"] = sorted({str(d.get("device_id")) for d in dests})
-        row["organisations"] = sorted(
-            {str(d["organisation"]) for d in dests if d.get("organisation")}
-        )
+        row["organisations"] = sorted({str(d["organisation"]) for d in dests if d.get("organisation")})
         row["destinations"] = len(dests)
         rows.append(row)
-    rows.sort(
-        key=lambda r: (-r["bytes_out"], -r["bytes_in"], r["country"] is None, r["country"] or "")
-    )
+    rows.sort(key=lambda r: (-r["bytes_out"], -r["bytes_in"], r["country"] is None, r["country"] or ""))
     return rows
 
 

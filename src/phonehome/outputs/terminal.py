@@ -146,9 +146,7 @@ def _devices_table(data: Mapping[str, Any]) -> RenderableType:
         for i, f in enumerate(by_device.get(device_id, [])):
             if i:
                 findings.append("\n")
-            findings.append(
-                str(f.get("severity")), style=SEVERITY_STYLES.get(str(f.get("severity")), "")
-            )
+            findings.append(str(f.get("severity")), style=SEVERITY_STYLES.get(str(f.get("severity")), ""))
             findings.append(f" {f.get('rule_id')}")
         table.add_row(
             name,

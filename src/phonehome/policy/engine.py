@@ -83,9 +83,13 @@ def _type_condition(rule: Rule, device: Device, ctx: _Context) -> list[Evidence]
     if device.attribution.device_type not in rule.match.device_types:
         return None
     support = [
-        e for e in device.attribution.evidence if f"type={device.attribution.device_type}" in e.detail or e.kind == "gateway"
+        e
+        for e in device.attribution.evidence
+        if f"type={device.attribution.device_type}" in e.detail or e.kind == "gateway"
     ]
-    return support or [Evidence("device_type", device.attribution.device_type or "", "phonehome", "attributed type")]
+    return support or [
+        Evidence("device_type", device.attribution.device_type or "", "phonehome", "attributed type")
+    ]
 
 
 def _producer_condition(rule: Rule, device: Device, ctx: _Context) -> list[Evidence] | None:
@@ -134,9 +138,7 @@ def _destination_evidence(d: Destination) -> Evidence:
     )
 
 
-def _vendor_cloud(
-    device: Device, ctx: _Context
-) -> Iterable[tuple[str, str, list[Evidence]]]:
+def _vendor_cloud(device: Device, ctx: _Context) -> Iterable[tuple[str, str, list[Evidence]]]:
     vendor = device.attribution.vendor
     if vendor is None:
         return
@@ -147,12 +149,14 @@ def _vendor_cloud(
         if d.organisation and (d.organisation in family or vendor in ctx.intel.family(d.organisation))
     ]
     if hits:
-        yield "", f"sent data to {ctx.intel.name(vendor)} cloud endpoints", [_destination_evidence(d) for d in hits]
+        yield (
+            "",
+            f"sent data to {ctx.intel.name(vendor)} cloud endpoints",
+            [_destination_evidence(d) for d in hits],
+        )
 
 
-def _watch_country(
-    device: Device, ctx: _Context
-) -> Iterable[tuple[str, str, list[Evidence]]]:
+def _watch_country(device: Device, ctx: _Context) -> Iterable[tuple[str, str, list[Evidence]]]:
     by_country: dict[str, list[Destination]] = defaultdict(list)
     for d in ctx.destinations.get(device.id, []):
         if d.country in ctx.settings.watch_countries and d.traffic.bytes_out > 0:

@@ -37,9 +37,7 @@ class _EthernetWriter:
             src, dst, ethertype, l3 = split_frame(linktype, frame)
             if not ethertype:
                 return
-            frame = (
-                _mac_bytes(dst) + _mac_bytes(src) + struct.pack("!H", ethertype) + l3
-            )
+            frame = _mac_bytes(dst) + _mac_bytes(src) + struct.pack("!H", ethertype) + l3
         sec = int(ts)
         self._out.write(struct.pack("<IIII", sec, int((ts - sec) * 1e9), len(frame), len(frame)))
         self._out.write(frame)
@@ -119,9 +117,7 @@ class CaptureSource:
             for linktype, ts, frame in again.frames():
                 writer.write(linktype, ts, frame)
 
-    def _flows(
-        self, path: Path, source: str, progress: ProgressCallback | None
-    ) -> Iterator[FlowRecord]:
+    def _flows(self, path: Path, source: str, progress: ProgressCallback | None) -> Iterator[FlowRecord]:
         from nfstream import NFStreamer  # imported late: it starts slowly and spawns workers
 
         try:

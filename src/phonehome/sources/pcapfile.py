@@ -8,9 +8,9 @@ so everything downstream sees ``(linktype, time, frame)`` only.
 from __future__ import annotations
 
 import gzip
-import zlib
 import hashlib
 import struct
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,7 +219,7 @@ def _if_tsresol(options: bytes, endian: str) -> float:
             break
         if code == 9 and length >= 1:
             value = options[i + 4]
-            return 2.0 ** -(value & 0x7F) if value & 0x80 else 10.0 ** -value
+            return 2.0 ** -(value & 0x7F) if value & 0x80 else 10.0**-value
         i += 4 + ((length + 3) & ~3)
     return 1e-6
 
@@ -253,7 +253,7 @@ def open_capture(path: Path) -> CaptureReader:
         raw.seek(0)
         compressed: BinaryIO | None = None
         if first == GZIP_MAGIC:
-            compressed = gzip.GzipFile(fileobj=raw, mode="rb")
+            compressed = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
         reader = _HashingReader(raw, compressed)
         try:
             head = reader.read(24)
@@ -269,9 +269,7 @@ def open_capture(path: Path) -> CaptureReader:
     kind = sniff_capture(head)
     if kind is None:
         raw.close()
-        raise SourceError(
-            f"{path}: not a pcap or pcapng capture (starts with 0x{head[:4].hex()})"
-        )
+        raise SourceError(f"{path}: not a pcap or pcapng capture (starts with 0x{head[:4].hex()})")
     if kind == "pcap" and len(head) < 24:
         raw.close()
         raise SourceError(f"{path}: truncated pcap file header ({len(head)} of 24 bytes)")

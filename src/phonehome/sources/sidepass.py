@@ -76,7 +76,12 @@ def split_frame(linktype: int, frame: bytes) -> tuple[str | None, str | None, in
         if len(frame) < 5:
             return None, None, 0, b""
         version = frame[4] >> 4
-        return None, None, _ETH_IPV4 if version == 4 else _ETH_IPV6 if version == 6 else 0, frame[4:]
+        return (
+            None,
+            None,
+            _ETH_IPV4 if version == 4 else _ETH_IPV6 if version == 6 else 0,
+            frame[4:],
+        )
     return None, None, 0, b""
 
 
@@ -149,9 +154,7 @@ class SidePass:
         except (dpkt.UnpackError, struct.error, IndexError, ValueError):
             return  # malformed payload: nothing to learn from this frame
 
-    def _signal(
-        self, mac: str | None, ip: str | None, kind: str, value: str
-    ) -> Iterator[HostSignal]:
+    def _signal(self, mac: str | None, ip: str | None, kind: str, value: str) -> Iterator[HostSignal]:
         if not value:
             return
         key = (mac, ip, kind, value)

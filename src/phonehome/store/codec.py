@@ -50,7 +50,9 @@ def decode(state: dict[str, Any]) -> Report:
     version = state.get("schema_version")
     while version != SCHEMA_VERSION:
         if version not in MIGRATIONS:
-            raise CodecError(f"stored audit has schema version {version!r}; this phonehome reads {SCHEMA_VERSION}")
+            raise CodecError(
+                f"stored audit has schema version {version!r}; this phonehome reads {SCHEMA_VERSION}"
+            )
         version, upgrade = MIGRATIONS[version]
         state = upgrade(state)
     try:

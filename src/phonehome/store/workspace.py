@@ -131,7 +131,7 @@ class Workspace:
                     inputs=json.dumps([i.path for i in report.inputs]),
                     report=payload,
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
             if report.devices:
                 conn.execute(
                     sa.insert(devices),
@@ -180,7 +180,11 @@ class Workspace:
     def load(self, audit_id: int | None = None) -> tuple[int, Report]:
         """The given audit, or the most recent one."""
         query = sa.select(audits.c.id, audits.c.report)
-        query = query.where(audits.c.id == audit_id) if audit_id is not None else query.order_by(audits.c.id.desc())
+        query = (
+            query.where(audits.c.id == audit_id)
+            if audit_id is not None
+            else query.order_by(audits.c.id.desc())
+        )
         with self._engine.connect() as conn:
             row = conn.execute(query.limit(1)).first()
         if row is None:

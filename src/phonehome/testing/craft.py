@@ -162,9 +162,7 @@ def tcp_session(
     ip_id = [_seed("ipid-c", *key) & 0xFFFF, _seed("ipid-s", *key) & 0xFFFF]
     out: list[Packet] = []
 
-    def emit(
-        d: int, when: float, flags: str, payload: bytes = b"", options: list | None = None
-    ) -> None:
+    def emit(d: int, when: float, flags: str, payload: bytes = b"", options: list | None = None) -> None:
         l3 = _l3(ips[d][0], ips[d][1], ttls[d])
         if isinstance(l3, IP):
             l3.id = ip_id[d]
@@ -610,9 +608,7 @@ def dns_exchange(
         name = target
     rrs += [DNSRR(rrname=name, type=qtype, ttl=ttl, rdata=a) for a in answers]
     rcode = 0 if rrs else 3
-    reply = DNS(
-        id=txid, qr=1, rd=1, ra=1, rcode=rcode, qd=DNSQR(qname=qname, qtype=qtype), an=rrs or None
-    )
+    reply = DNS(id=txid, qr=1, rd=1, ra=1, rcode=rcode, qd=DNSQR(qname=qname, qtype=qtype), an=rrs or None)
     return [
         _udp(client.mac, resolver.mac, client.ip, resolver.ip, sport, 53, query, t),
         _udp(resolver.mac, client.mac, resolver.ip, client.ip, 53, sport, reply, t + rtt),
@@ -747,9 +743,7 @@ def ssdp_msearch_response(
             "MX: 2\r\n"
             f"ST: {st}\r\n\r\n"
         ).encode()
-        out.append(
-            _udp(searcher.mac, SSDP_MAC, searcher.ip, SSDP_IP, sport, 1900, search, t, ttl=4)
-        )
+        out.append(_udp(searcher.mac, SSDP_MAC, searcher.ip, SSDP_IP, sport, 1900, search, t, ttl=4))
     reply = (
         "HTTP/1.1 200 OK\r\n"
         f"CACHE-CONTROL: max-age={max_age}\r\n"

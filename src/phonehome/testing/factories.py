@@ -39,9 +39,7 @@ NDAA_REFERENCES = (
     "https://www.acquisition.gov/far/52.204-25",
     "https://www.congress.gov/bill/115th-congress/house-bill/5515",
 )
-UK_REFERENCES = (
-    "https://questions-statements.parliament.uk/written-statements/detail/2022-11-24/hcws386",
-)
+UK_REFERENCES = ("https://questions-statements.parliament.uk/written-statements/detail/2022-11-24/hcws386",)
 
 FCC_HIKVISION_SCOPE = (
     "Video surveillance and telecommunications equipment produced by Hangzhou Hikvision "
@@ -188,9 +186,7 @@ def make_finding(
         severity=severity,
         device_id=device_id,
         title=title,
-        policy=PolicyRef(
-            policy=policy, scope=scope, effective=effective, references=tuple(references)
-        ),
+        policy=PolicyRef(policy=policy, scope=scope, effective=effective, references=tuple(references)),
         evidence=tuple(evidence),
         category=category,
     )
@@ -233,9 +229,7 @@ def sample_devices() -> tuple[Device, ...]:
         evidence=(
             _ev("oui", "C0:56:E3", 3, "intel hikvision: OUI C0:56:E3"),
             _ev("dhcp_hostname", "DS-2CD2143G2-I", 31, "intel hikvision: model prefix DS-2CD"),
-            _ev(
-                "tls_sni", "litedev.hik-connect.com", 410, "intel hikvision: domain hik-connect.com"
-            ),
+            _ev("tls_sni", "litedev.hik-connect.com", 410, "intel hikvision: domain hik-connect.com"),
             _ev("http_server", "App-webs/", 52, "intel hikvision: HTTP Server header", LOBBY_PCAP),
         ),
     )
@@ -649,6 +643,4 @@ def make_report(
 
 def make_empty_report() -> Report:
     """An audit of nothing: no inputs, devices, destinations or findings."""
-    return make_report(
-        devices=(), destinations=(), findings=(), inputs=(), entities=(), settings={}
-    )
+    return make_report(devices=(), destinations=(), findings=(), inputs=(), entities=(), settings={})
