@@ -23,6 +23,7 @@ entities:
     relations:
       - {type: subsidiary, target: acme-home, since: "2019", sources: ["https://example.org/acme-annual-report"]}
       - {type: former-subsidiary, target: oldcam, since: "2010", until: "2020", sources: ["https://example.org/sale"]}
+      - {type: oem, target: rebrand, verified: false, sources: ["https://example.org/forum-post"]}
     sources: ["https://example.org/acme"]
   - id: acme-home
     name: Acme Home Ltd.
@@ -36,6 +37,12 @@ entities:
     country: US
     kind: manufacturer
     sources: ["https://example.org/oldcam"]
+  - id: rebrand
+    name: Rebrand LLC
+    short: Rebrand
+    country: XD
+    kind: brand
+    sources: ["https://example.org/rebrand"]
   - id: routerco
     name: RouterCo
     short: RouterCo
@@ -138,6 +145,7 @@ def test_vendor_rule_covers_subsidiaries_not_former_ones(intel: Intel) -> None:
         _device("b", "acme-home", "camera"),
         _device("c", "oldcam", "camera"),
         _device("d", "acme", "camera", confidence=0.3),
+        _device("e", "rebrand", "camera"),  # linked to Acme by a secondary source only
     ]
     settings = PolicySettings(packs=("test-pack",), watch_countries=frozenset())
     found = evaluate(devices, [], intel, settings)

@@ -23,7 +23,7 @@ OUI_CERTAINTY = 0.6
 GATEWAY_TYPE_CERTAINTY = 0.6
 CLOUD_CERTAINTY = {
     "device-cloud": 0.7,
-    "p2p-relay": 0.7,
+    "p2p-relay": 0.5,  # the vendor's apps use the relay too, not only its devices
     "os-telemetry": 0.5,
     "app-api": 0.4,
     "vendor-services": 0.4,
@@ -199,13 +199,16 @@ class Attributor:
             vendor, confidence = None, 0.0
         device_type, _ = _best(by_type)
         brand, _ = _best(by_brand)
+        extra: list[Evidence] = []
         if vendor and device_type is None:
             products = self._intel.entities[vendor].products if vendor in self._intel.entities else []
             if len(products) == 1:
                 device_type = products[0]
+                detail = f"the only product type the intel data documents for {self._intel.name(vendor)}"
+                extra.append(Evidence("device_type", device_type, "intel/entities.yaml", detail))
         if vendor and brand is None:
             brand = self._intel.name(vendor)
-        evidence = tuple(sorted({v.evidence for v in votes}))
+        evidence = tuple(sorted({v.evidence for v in votes} | set(extra)))
         return Attribution(vendor, brand, device_type, round(confidence, 3), evidence)
 
 

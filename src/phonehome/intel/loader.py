@@ -77,7 +77,10 @@ class Intel:
         return None
 
     def family(self, entity_id: str) -> frozenset[str]:
-        """``entity_id`` and everything it covers through subsidiary/affiliate/brand/OEM links."""
+        """``entity_id`` and what it covers through current, verified subsidiary/affiliate/brand/OEM links.
+
+        Relations marked ``verified: false`` are shown in the data but never extend a policy.
+        """
         cached = self._family_cache.get(entity_id)
         if cached is not None:
             return cached
@@ -88,7 +91,7 @@ class Intel:
             if current is None:
                 continue
             for rel in current.relations:
-                if rel.type in COVERING_RELATIONS and rel.until is None and rel.target not in seen:
+                if _covers(rel) and rel.target not in seen:
                     seen.add(rel.target)
                     todo.append(rel.target)
         result = frozenset(seen)
@@ -105,7 +108,7 @@ class Intel:
             if current is None:
                 continue
             for rel in current.relations:
-                if rel.type in COVERING_RELATIONS and rel.until is None and rel.target not in paths:
+                if _covers(rel) and rel.target not in paths:
                     paths[rel.target] = [*paths[current_id], (current_id, rel)]
                     todo.append(rel.target)
         return paths.get(child, [])
@@ -119,6 +122,11 @@ class Intel:
     def country(self, entity_id: str | None) -> str | None:
         entity = self.entities.get(entity_id) if entity_id else None
         return entity.country if entity else None
+
+
+def _covers(rel: Relation) -> bool:
+    """Relations a policy may follow: current, of a covering type, and from primary sources."""
+    return rel.type in COVERING_RELATIONS and rel.until is None and rel.verified
 
 
 def _load(path: Path, model: type[_M]) -> _M:

@@ -65,6 +65,12 @@ class Relation(_Strict):
     verified: bool = True
     """False when only secondary or unconfirmed sources state the relation."""
 
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _date_text(cls, value: object) -> object:
+        # YAML reads an unquoted 2022-11-24 as a date; keep every date as ISO text.
+        return value.isoformat() if isinstance(value, dt.date) else value
+
 
 class Entity(_Strict):
     """A company, brand-owning group, operator or service."""
