@@ -38,6 +38,7 @@ audits = sa.Table(
     sa.Column("intel_version", sa.String, nullable=False),
     sa.Column("inputs", sa.Text, nullable=False),
     sa.Column("report", sa.Text, nullable=False),
+    sqlite_autoincrement=True,  # never reuse the id of a replaced audit
 )
 devices = sa.Table(
     "devices",
