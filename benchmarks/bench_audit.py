@@ -54,6 +54,7 @@ FIELDS = ["frame.number", "tls.handshake.extensions_server_name", "dns.qry.name"
 FILTER = ("tls.handshake.extensions_server_name || dns.qry.name || dns.a || dns.aaaa "
           "|| http.host")
 MIB = 1 << 20
+BUSY_WARNING = 0.15
 RSS_EVERY = 0.05
 PSS_EVERY = 0.25
 
@@ -61,11 +62,13 @@ PSS_EVERY = 0.25
 @dataclass
 class Run:
     wall_s: float
+    cpu_s: float
     max_rss_mb: float
     tree_rss_mb: float
     tree_pss_mb: float
     processes: int
     exit_code: int
+    busy_before: float  # share of the machine's CPU used by others in the second before
 
 
 @dataclass
@@ -79,6 +82,7 @@ class Tool:
         return {
             "wall_s": round(statistics.median(r.wall_s for r in self.runs), 2),
             "wall_s_all": [round(r.wall_s, 2) for r in self.runs],
+            "cpu_s": round(statistics.median(r.cpu_s for r in self.runs), 2),
             "max_rss_mb": round(max(r.max_rss_mb for r in self.runs), 1),
             "tree_rss_mb": round(max(r.tree_rss_mb for r in self.runs), 1),
             "tree_pss_mb": round(max(r.tree_pss_mb for r in self.runs), 1),
@@ -129,7 +133,27 @@ class TreeSampler(threading.Thread):
             self.done.wait(RSS_EVERY)
 
 
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine since boot."""
+    with open("/proc/stat") as f:
+        values = [int(x) for x in f.readline().split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return sum(values) - idle, sum(values)
+
+
+def background_load(seconds: float = 1.0) -> float:
+    """Share of all CPUs busy during ``seconds`` while this script sleeps (0..1)."""
+    try:
+        b0, t0 = _cpu_times()
+        time.sleep(seconds)
+        b1, t1 = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
+
+
 def measure(command: list[str], stdout: int | None = subprocess.DEVNULL) -> tuple[Run, str]:
+    busy = background_load()
     with tempfile.TemporaryFile() as err:
         start = time.monotonic()
         proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=err)
@@ -144,11 +168,13 @@ def measure(command: list[str], stdout: int | None = subprocess.DEVNULL) -> tupl
         stderr = err.read().decode("utf-8", "replace")
     return Run(
         wall_s=wall,
+        cpu_s=usage.ru_utime + usage.ru_stime,  # includes reaped descendants
         max_rss_mb=usage.ru_maxrss / 1024,  # KiB on Linux
         tree_rss_mb=max(sampler.peak_rss, usage.ru_maxrss * 1024) / MIB,
         tree_pss_mb=sampler.peak_pss / MIB,
         processes=sampler.max_procs,
         exit_code=proc.returncode,
+        busy_before=busy,
     ), stderr
 
 
@@ -265,7 +291,9 @@ def main(argv: list[str] | None = None) -> int:
                     command[command.index("WORKSPACE")] = str(ws)
                 print(f"  run {i + 1}/{args.repeat} {tool.name} ...", end="", flush=True)
                 run, stderr = measure(command)
-                print(f" {run.wall_s:.2f} s, tree RSS {run.tree_rss_mb:.0f} MiB", flush=True)
+                print(f" {run.wall_s:.2f} s wall, {run.cpu_s:.2f} s CPU, tree RSS "
+                      f"{run.tree_rss_mb:.0f} MiB (machine {run.busy_before:.0%} busy before)",
+                      flush=True)
                 if run.exit_code not in tool.ok_codes:
                     sys.stderr.write(stderr[-4000:])
                     print(f"{tool.name} failed with exit status {run.exit_code}: "
@@ -279,14 +307,16 @@ def main(argv: list[str] | None = None) -> int:
     ph, ts = rows["phonehome"], rows["tshark"]
     ratio = ts["wall_s"] / ph["wall_s"] if ph["wall_s"] else float("inf")
     print()
-    print(f"{'tool':<11} {'wall s':>8} {'max RSS MiB':>12} {'tree RSS MiB':>13} "
+    print(f"{'tool':<11} {'wall s':>8} {'CPU s':>8} {'max RSS MiB':>12} {'tree RSS MiB':>13} "
           f"{'tree PSS MiB':>13} {'procs':>6}")
     for name, r in rows.items():
-        print(f"{name:<11} {r['wall_s']:>8.2f} {r['max_rss_mb']:>12.0f} {r['tree_rss_mb']:>13.0f} "
-              f"{r['tree_pss_mb']:>13.0f} {r['processes']:>6}")
+        print(f"{name:<11} {r['wall_s']:>8.2f} {r['cpu_s']:>8.2f} {r['max_rss_mb']:>12.0f} "
+              f"{r['tree_rss_mb']:>13.0f} {r['tree_pss_mb']:>13.0f} {r['processes']:>6}")
     print()
     print(f"time ratio tshark/phonehome: {ratio:.2f}x (target >= 2x: "
           f"{'met' if ratio >= 2 else 'NOT met'})")
+    print(f"CPU time ratio tshark/phonehome: {ts['cpu_s'] / ph['cpu_s']:.2f}x "
+          "(phonehome uses a second process, tshark one)")
     if "tshark -Y" in rows:
         print(f"time ratio (tshark -Y)/phonehome: {rows['tshark -Y']['wall_s'] / ph['wall_s']:.2f}x")
     peak = max(ph["tree_rss_mb"], ph["max_rss_mb"])
@@ -294,6 +324,10 @@ def main(argv: list[str] | None = None) -> int:
           f"(target < 400 MiB: {'met' if peak < 400 else 'NOT met'})")
     print(f"throughput: phonehome {size / MIB / ph['wall_s']:.1f} MiB/s, "
           f"tshark {size / MIB / ts['wall_s']:.1f} MiB/s")
+    busiest = max(r.busy_before for t in tools for r in t.runs)
+    if busiest > BUSY_WARNING:
+        print(f"WARNING: other processes used up to {busiest:.0%} of the CPUs just before a run; "
+              "wall times are unreliable, run again on a quiet machine")
 
     if args.json:
         result = {
@@ -306,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
             "results": rows,
             "runs": {t.name: [asdict(r) for r in t.runs] for t in tools},
             "ratio_tshark_over_phonehome": round(ratio, 3),
+            "cpu_ratio_tshark_over_phonehome": round(ts["cpu_s"] / ph["cpu_s"], 3),
+            "max_background_busy": round(busiest, 3),
             "phonehome_peak_tree_rss_mb": round(peak, 1),
         }
         args.json.write_text(json.dumps(result, indent=2) + "\n")

@@ -866,7 +866,7 @@ class Writer:
 
 
 def generate(path: Path, size_mb: float, seed: int, fmt: str, concurrency: int = 160,
-             stale_checksums: bool = False) -> dict:
+             stale_checksums: bool = False, gap_ms: float = 12.0) -> dict:
     world = World(seed)
     rng = random.Random(seed + 4)
     w = Writer(path, fmt)
@@ -876,6 +876,7 @@ def generate(path: Path, size_mb: float, seed: int, fmt: str, concurrency: int =
     epb = struct.Struct("<IIIIIII").pack
     pcap = fmt == "pcap"
     clock = START_US + seed % 1000 * 1_000_000
+    gap_rate = 1 / (gap_ms * 1000)
     active: list = [world.new_flow() for _ in range(concurrency)]
     written = w.buffered
     buf = w.buf
@@ -884,7 +885,7 @@ def generate(path: Path, size_mb: float, seed: int, fmt: str, concurrency: int =
     while written < target:
         i = rng.randrange(concurrency)
         fl = active[i]
-        clock += int(rng.expovariate(1 / 12000)) + 1  # ~12 ms between bursts
+        clock += int(rng.expovariate(gap_rate)) + 1  # mean gap_ms between bursts
         if isinstance(fl, list):  # a group of complete local frames
             frames = fl
             active[i] = world.new_flow()
@@ -965,6 +966,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--format", choices=("pcap", "pcapng"), default="pcap")
     ap.add_argument("--concurrency", type=int, default=160,
                     help="flows in progress at any time (default 160)")
+    ap.add_argument("--gap-ms", type=float, default=12.0,
+                    help="mean time between bursts (default 12); smaller means more flows per "
+                    "second of capture, i.e. a busier network")
     ap.add_argument("--stale-checksums", action="store_true",
                     help="leave the template checksums in place (for testing dissectors)")
     args = ap.parse_args(argv)
@@ -972,11 +976,12 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--size-mb must be positive")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     info = generate(args.output, args.size_mb, args.seed, args.format, args.concurrency,
-                    args.stale_checksums)
+                    args.stale_checksums, args.gap_ms)
     print(
         f"wrote {info['path']}: {info['bytes'] / MIB:.1f} MiB {info['format']}, "
         f"{info['packets']} packets, ~{info['flows']} flows, {info['hosts']} hosts, "
-        f"{info['duration_s']:.0f} s of traffic, {info['templates']} templates, "
+        f"{info['duration_s']:.0f} s of traffic ({info['flows'] / max(info['duration_s'], 1):.0f} "
+        f"flows/s), {info['templates']} templates, "
         f"in {info['seconds']:.1f} s"
     )
     return 0

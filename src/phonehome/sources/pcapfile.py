@@ -47,22 +47,39 @@ _CHUNK = 1 << 20
 
 
 class _HashingReader:
-    """File wrapper that hashes and counts every byte read through it."""
+    """Buffered reader that hashes the file a chunk at a time as it is consumed.
+
+    Packet records are small, so reads are served from a chunk held in memory: one Python slice
+    per read instead of a file call and a hash update per packet.
+    """
 
     def __init__(self, raw: BinaryIO, compressed: BinaryIO | None) -> None:
         self._raw = raw
         self._stream = compressed or raw
         self._hash = hashlib.sha256()
         self._compressed = compressed is not None
-        self.consumed = 0
-        """Bytes of decoded capture consumed so far."""
+        self._buf = b""
+        self._pos = 0
 
     def read(self, n: int) -> bytes:
-        data = self._stream.read(n)
-        self.consumed += len(data)
-        if not self._compressed:
-            self._hash.update(data)
-        return data
+        pos = self._pos
+        end = pos + n
+        if end <= len(self._buf):
+            self._pos = end
+            return self._buf[pos:end]
+        parts = [self._buf[pos:]]
+        have = len(parts[0])
+        while have < n:
+            chunk = self._stream.read(max(_CHUNK, n - have))
+            if not chunk:
+                break
+            if not self._compressed:
+                self._hash.update(chunk)
+            parts.append(chunk)
+            have += len(chunk)
+        data = b"".join(parts)
+        self._buf, self._pos = data[n:], 0
+        return data[:n]
 
     def raw_position(self) -> int:
         return self._raw.tell()
@@ -74,11 +91,8 @@ class _HashingReader:
         if self._compressed:
             # The identity of a compressed input is the compressed file itself.
             self._raw.seek(0)
-            while chunk := self._raw.read(_CHUNK):
-                self._hash.update(chunk)
-        else:
-            while chunk := self._raw.read(_CHUNK):
-                self._hash.update(chunk)
+        while chunk := self._raw.read(_CHUNK):
+            self._hash.update(chunk)
         return self._hash.hexdigest()
 
 

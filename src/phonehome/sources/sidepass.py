@@ -85,6 +85,26 @@ def split_frame(linktype: int, frame: bytes) -> tuple[str | None, str | None, in
     return None, None, 0, b""
 
 
+def _maybe_interesting(frame: bytes) -> bool:
+    """Cheap pre-filter on an Ethernet frame: ARP, or UDP with a watched port (VLANs: always)."""
+    if len(frame) < 42:
+        return len(frame) >= 14 and frame[12:14] == b"\x08\x06"
+    kind = frame[12:14]
+    if kind == b"\x08\x00":
+        if frame[23] != 17:
+            return False
+        at = 14 + (frame[14] & 0x0F) * 4
+    elif kind == b"\x86\xdd":
+        if frame[20] != 17 or len(frame) < 58:
+            return False
+        at = 54
+    else:
+        return kind in (b"\x08\x06", b"\x81\x00", b"\x88\xa8")
+    sport = (frame[at] << 8) | frame[at + 1]
+    dport = (frame[at + 2] << 8) | frame[at + 3]
+    return sport in WATCHED_UDP_PORTS or dport in WATCHED_UDP_PORTS
+
+
 def _udp(ethertype: int, l3: bytes) -> tuple[str, str, int, int, bytes] | None:
     """``(src_ip, dst_ip, sport, dport, payload)`` for UDP on a watched port, else None."""
     if ethertype == _ETH_IPV4:
@@ -134,6 +154,8 @@ class SidePass:
 
     def frame(self, linktype: int, ts: float, frame: bytes) -> Iterator[Observation]:
         """Observations in one frame (usually none)."""
+        if linktype == LINKTYPE_ETHERNET and not _maybe_interesting(frame):
+            return  # the common case, decided without slicing or formatting anything
         src_mac, dst_mac, ethertype, l3 = split_frame(linktype, frame)
         if ethertype == _ETH_ARP:
             yield from self._arp(l3)
