@@ -11,7 +11,8 @@ answers, HTTP Host):
   tshark -Y   the same with a display filter keeping only frames that carry one of the fields
               (reported as an extra row; the ratio uses the plain command)
   phonehome   phonehome audit CAPTURE --workspace TMP --format json -o /dev/null
-              (exit status 1 means "findings", which is success here)
+              (exit status 1 means "findings", which is success here, unless stderr
+              shows a Python traceback)
 
 Each run is a fresh child process. Measured for each:
   * wall time (monotonic clock around the child);
@@ -21,7 +22,11 @@ Each run is a fresh child process. Measured for each:
     the peak. nfstream forks a meter process, so this is the figure that bounds memory use; it
     counts pages shared between parent and forked child twice, so it is an upper bound;
   * tree PSS: the same sum with proportional set size (shared pages split between sharers),
-    sampled every 250 ms; the closest to "memory this run costs the machine".
+    sampled every 250 ms; the closest to "memory this run costs the machine";
+  * CPU time: user + system seconds of the child and its reaped descendants (``os.wait4``),
+    which moves less than wall time when the (virtual) machine is shared.
+Before each run the script samples /proc/stat for one second and records how busy the machine
+was; if other processes used more than 15% of the CPUs it prints a warning.
 
 Runs alternate (tshark, phonehome, tshark, ...) after one untimed read of the capture, so both
 see a warm page cache. With --repeat N the table shows the median wall time and the highest
@@ -294,7 +299,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f" {run.wall_s:.2f} s wall, {run.cpu_s:.2f} s CPU, tree RSS "
                       f"{run.tree_rss_mb:.0f} MiB (machine {run.busy_before:.0%} busy before)",
                       flush=True)
-                if run.exit_code not in tool.ok_codes:
+                # Exit status 1 is "findings" for phonehome, but an uncaught exception exits 1
+                # too: a traceback on stderr is a failure whatever the status.
+                if run.exit_code not in tool.ok_codes or "Traceback (most recent call" in stderr:
                     sys.stderr.write(stderr[-4000:])
                     print(f"{tool.name} failed with exit status {run.exit_code}: "
                           f"{' '.join(command)}", file=sys.stderr)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import struct
 import tempfile
 from collections.abc import Iterator
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from phonehome.model import InputSummary
-from phonehome.sources.interface import FlowRecord, Item, ProgressCallback, SourceError
+from phonehome.sources.interface import FlowRecord, Item, Observation, ProgressCallback, SourceError
 from phonehome.sources.pcapfile import (
     LINKTYPE_ETHERNET,
     LINKTYPE_LINUX_SLL,
@@ -64,37 +66,67 @@ class CaptureSource:
         return self._read(capture, progress)
 
     def _read(self, capture: CaptureReader, progress: ProgressCallback | None) -> Iterator[Item]:
+        if capture.kind.endswith("+gzip") or not _first_linktypes(capture.path) <= NFSTREAM_LINKTYPES:
+            return self._read_sequential(capture, progress)
+        capture.close()
+        return self._read_parallel(capture.path, capture.kind, capture.file_size, progress)
+
+    def _read_parallel(
+        self, path: Path, kind: str, size: int, progress: ProgressCallback | None
+    ) -> Iterator[Item]:
+        """The meter reads the file itself while a second process runs the side pass."""
+        source = str(path)
+        ctx = multiprocessing.get_context("fork")
+        receiver, sender = ctx.Pipe(duplex=False)
+        position = ctx.Value("q", 0)
+        worker = ctx.Process(target=_side_pass_worker, args=(path, sender, position), daemon=True)
+        worker.start()
+        sender.close()
+        finished = False
+        try:
+            yield from self._flows(path, source, progress, position, size)
+            outcome = receiver.recv()
+            finished = True
+        except EOFError:
+            raise SourceError(f"{source}: side pass ended without a result") from None
+        finally:
+            # On success the worker is exiting; on failure it may be mid-file: stop it.
+            worker.join(timeout=10 if finished else 0)
+            if worker.is_alive():
+                worker.terminate()
+                worker.join()
+            receiver.close()
+        if isinstance(outcome, str):
+            raise SourceError(outcome)
+        observations, packets, errors, sha256, linktypes = outcome
+        if progress:
+            progress("read", size, size)
+        if not linktypes <= NFSTREAM_LINKTYPES:
+            missed = ", ".join(str(t) for t in sorted(linktypes - NFSTREAM_LINKTYPES))
+            errors.append(f"flows on interfaces with link type {missed} were not metered")
+        yield from observations
+        yield InputSummary(path=source, kind=kind, packets=packets, sha256=sha256, errors=tuple(errors))
+
+    def _read_sequential(self, capture: CaptureReader, progress: ProgressCallback | None) -> Iterator[Item]:
+        """Side pass first, writing an Ethernet copy the meter can read; then the meter."""
         source = str(capture.path)
         with tempfile.TemporaryDirectory(prefix="phonehome-") as tmp, capture:
             copy_path = Path(tmp) / "normalised.pcap"
-            needs_copy = capture.kind.endswith("+gzip") or (
-                capture.kind == "pcap" and capture._head and not self._native(capture)
-            )
             side = SidePass(source)
-            out = open(copy_path, "wb") if needs_copy else None  # noqa: SIM115
-            try:
-                writer = _EthernetWriter(out) if out else None
+            with open(copy_path, "wb") as out:
+                writer = _EthernetWriter(out)
                 next_report = 0
                 for linktype, ts, frame in capture.frames():
-                    if writer:
-                        writer.write(linktype, ts, frame)
+                    writer.write(linktype, ts, frame)
                     yield from side.frame(linktype, ts, frame)
                     if progress and capture.position >= next_report:
                         progress("read", capture.position, capture.file_size)
                         next_report = capture.position + _PROGRESS_EVERY
-            finally:
-                if out:
-                    out.close()
             if progress:
                 progress("read", capture.file_size, capture.file_size)
             sha256 = capture.sha256()
-            if not needs_copy and not capture.linktypes <= NFSTREAM_LINKTYPES:
-                # A pcapng whose interfaces the meter cannot read: rewrite it in a second pass.
-                needs_copy = True
-                self._rewrite(capture.path, copy_path)
             if capture.packets:
-                meter_input = copy_path if needs_copy else capture.path
-                yield from self._flows(meter_input, source, progress)
+                yield from self._flows(copy_path, source, progress)
             yield InputSummary(
                 path=source,
                 kind=capture.kind,
@@ -103,21 +135,14 @@ class CaptureSource:
                 errors=tuple(capture.errors),
             )
 
-    @staticmethod
-    def _native(capture: CaptureReader) -> bool:
-        linktype = struct.unpack(
-            ("<" if capture._head[:1] in (b"\xd4", b"\x4d") else ">") + "I", capture._head[20:24]
-        )[0]
-        return (linktype & 0x0FFFFFFF) in NFSTREAM_LINKTYPES
-
-    @staticmethod
-    def _rewrite(path: Path, copy_path: Path) -> None:
-        with open_capture(path) as again, open(copy_path, "wb") as out:
-            writer = _EthernetWriter(out)
-            for linktype, ts, frame in again.frames():
-                writer.write(linktype, ts, frame)
-
-    def _flows(self, path: Path, source: str, progress: ProgressCallback | None) -> Iterator[FlowRecord]:
+    def _flows(
+        self,
+        path: Path,
+        source: str,
+        progress: ProgressCallback | None,
+        position: Any = None,
+        size: int = 0,
+    ) -> Iterator[FlowRecord]:
         from nfstream import NFStreamer  # imported late: it starts slowly and spawns workers
 
         try:
@@ -135,10 +160,36 @@ class CaptureSource:
             for flow in streamer:
                 count += 1
                 if progress and count % 2000 == 0:
+                    if position is not None:
+                        progress("read", position.value, size)
                     progress("flows", count, 0)
                 yield _flow_record(flow, source)
         except ValueError as e:
             raise SourceError(f"{source}: flow meter could not read the capture ({e})") from e
+
+
+def _first_linktypes(path: Path) -> set[int]:
+    """Link types declared before the first packet (pcap: the header; pcapng: leading IDBs)."""
+    with open_capture(path) as capture:
+        next(iter(capture.frames()), None)
+        return set(capture.linktypes)
+
+
+def _side_pass_worker(path: Path, sender: Connection, position: Any) -> None:
+    """Runs in a child process: the side pass over ``path``, sent back in one message."""
+    try:
+        with open_capture(path) as capture:
+            side = SidePass(str(path))
+            observations: list[Observation] = []
+            for n, (linktype, ts, frame) in enumerate(capture.frames()):
+                observations.extend(side.frame(linktype, ts, frame))
+                if not n & 0x3FFF:
+                    position.value = capture.position
+            sender.send((observations, capture.packets, capture.errors, capture.sha256(), capture.linktypes))
+    except SourceError as e:
+        sender.send(str(e))
+    finally:
+        sender.close()
 
 
 def _clean(value: Any) -> str | None:
