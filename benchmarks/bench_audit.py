@@ -36,6 +36,7 @@ memory figures over the N runs of each tool.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -48,16 +49,21 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
 
 REPO = Path(__file__).resolve().parent.parent
-FIELDS = ["frame.number", "tls.handshake.extensions_server_name", "dns.qry.name", "dns.a",
-          "dns.aaaa", "http.host"]
-FILTER = ("tls.handshake.extensions_server_name || dns.qry.name || dns.a || dns.aaaa "
-          "|| http.host")
+FIELDS = [
+    "frame.number",
+    "tls.handshake.extensions_server_name",
+    "dns.qry.name",
+    "dns.a",
+    "dns.aaaa",
+    "http.host",
+]
+FILTER = "tls.handshake.extensions_server_name || dns.qry.name || dns.a || dns.aaaa || http.host"
 MIB = 1 << 20
 BUSY_WARNING = 0.15
 RSS_EVERY = 0.05
@@ -187,8 +193,7 @@ def count_packets(path: Path) -> tuple[str, int]:
     """Format and packet count, read straight from the file (pcap or pcapng, uncompressed)."""
     with open(path, "rb") as f:
         head = f.read(24)
-        if head[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\xc3\xd4",
-                        b"\xa1\xb2\x3c\x4d"):
+        if head[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
             endian = "<" if head[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
             rec = struct.Struct(endian + "IIII")
             n = 0
@@ -238,6 +243,14 @@ def version(command: list[str]) -> str:
     return out.strip().splitlines()[0] if out.strip() else "unknown"
 
 
+def source_digest() -> str:
+    """Short hash of phonehome's Python sources, to tie figures to a state of the code."""
+    h = hashlib.sha256()
+    for f in sorted((REPO / "src" / "phonehome").rglob("*.py")):
+        h.update(f.relative_to(REPO).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def warm(path: Path) -> None:
     with open(path, "rb") as f:
         while f.read(8 * MIB):
@@ -249,8 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("capture", type=Path)
     ap.add_argument("--repeat", type=int, default=1, help="runs of each tool (default 1)")
     ap.add_argument("--json", type=Path, help="also write the results to this file")
-    ap.add_argument("--no-filter-variant", action="store_true",
-                    help="skip the extra tshark run with a -Y display filter")
+    ap.add_argument(
+        "--no-filter-variant", action="store_true", help="skip the extra tshark run with a -Y display filter"
+    )
     ap.add_argument("--tshark", default=shutil.which("tshark") or "tshark")
     ap.add_argument("--phonehome", default=str(REPO / ".venv" / "bin" / "phonehome"))
     args = ap.parse_args(argv)
@@ -268,24 +282,44 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_filter_variant:
         tools.append(Tool("tshark -Y", [*tshark_cmd[:3], "-Y", FILTER, *tshark_cmd[3:]]))
     workspace_root = Path(tempfile.mkdtemp(prefix="phonehome-bench-"))
-    tools.append(Tool("phonehome", [args.phonehome, "audit", str(capture), "--workspace",
-                                    "WORKSPACE", "--format", "json", "-o", os.devnull],
-                      ok_codes=(0, 1)))
+    tools.append(
+        Tool(
+            "phonehome",
+            [
+                args.phonehome,
+                "audit",
+                str(capture),
+                "--workspace",
+                "WORKSPACE",
+                "--format",
+                "json",
+                "-o",
+                os.devnull,
+            ],
+            ok_codes=(0, 1),
+        )
+    )
 
     fmt, packets = count_packets(capture)
     size = capture.stat().st_size
     info = machine()
     versions = {
         "tshark": version([args.tshark, "--version"]),
-        "phonehome": version([args.phonehome, "--version"]),
-        "nfstream": version([str(Path(args.phonehome).parent / "python"), "-c",
-                             "import nfstream; print(nfstream.__version__)"]),
+        "phonehome": version([args.phonehome, "--version"]) + f" (source {source_digest()})",
+        "nfstream": version(
+            [
+                str(Path(args.phonehome).parent / "python"),
+                "-c",
+                "import nfstream; print(nfstream.__version__)",
+            ]
+        ),
     }
     print(f"capture:  {capture} ({fmt}, {size / MIB:.1f} MiB, {packets} packets)")
-    print(f"machine:  {info['nproc']} CPUs, {info['cpu']}, {info['memory_gb']} GiB, "
-          f"Linux {info['kernel']}, Python {info['python']}")
-    print(f"versions: {versions['tshark']}; {versions['phonehome']}; "
-          f"nfstream {versions['nfstream']}")
+    print(
+        f"machine:  {info['nproc']} CPUs, {info['cpu']}, {info['memory_gb']} GiB, "
+        f"Linux {info['kernel']}, Python {info['python']}"
+    )
+    print(f"versions: {versions['tshark']}; {versions['phonehome']}; nfstream {versions['nfstream']}")
     warm(capture)
     try:
         for i in range(args.repeat):
@@ -296,15 +330,19 @@ def main(argv: list[str] | None = None) -> int:
                     command[command.index("WORKSPACE")] = str(ws)
                 print(f"  run {i + 1}/{args.repeat} {tool.name} ...", end="", flush=True)
                 run, stderr = measure(command)
-                print(f" {run.wall_s:.2f} s wall, {run.cpu_s:.2f} s CPU, tree RSS "
-                      f"{run.tree_rss_mb:.0f} MiB (machine {run.busy_before:.0%} busy before)",
-                      flush=True)
+                print(
+                    f" {run.wall_s:.2f} s wall, {run.cpu_s:.2f} s CPU, tree RSS "
+                    f"{run.tree_rss_mb:.0f} MiB (machine {run.busy_before:.0%} busy before)",
+                    flush=True,
+                )
                 # Exit status 1 is "findings" for phonehome, but an uncaught exception exits 1
                 # too: a traceback on stderr is a failure whatever the status.
                 if run.exit_code not in tool.ok_codes or "Traceback (most recent call" in stderr:
                     sys.stderr.write(stderr[-4000:])
-                    print(f"{tool.name} failed with exit status {run.exit_code}: "
-                          f"{' '.join(command)}", file=sys.stderr)
+                    print(
+                        f"{tool.name} failed with exit status {run.exit_code}: {' '.join(command)}",
+                        file=sys.stderr,
+                    )
                     return 2
                 tool.runs.append(run)
     finally:
@@ -314,31 +352,54 @@ def main(argv: list[str] | None = None) -> int:
     ph, ts = rows["phonehome"], rows["tshark"]
     ratio = ts["wall_s"] / ph["wall_s"] if ph["wall_s"] else float("inf")
     print()
-    print(f"{'tool':<11} {'wall s':>8} {'CPU s':>8} {'max RSS MiB':>12} {'tree RSS MiB':>13} "
-          f"{'tree PSS MiB':>13} {'procs':>6}")
+    print(
+        f"{'tool':<11} {'wall s':>8} {'CPU s':>8} {'max RSS MiB':>12} {'tree RSS MiB':>13} "
+        f"{'tree PSS MiB':>13} {'procs':>6}"
+    )
     for name, r in rows.items():
-        print(f"{name:<11} {r['wall_s']:>8.2f} {r['cpu_s']:>8.2f} {r['max_rss_mb']:>12.0f} "
-              f"{r['tree_rss_mb']:>13.0f} {r['tree_pss_mb']:>13.0f} {r['processes']:>6}")
+        print(
+            f"{name:<11} {r['wall_s']:>8.2f} {r['cpu_s']:>8.2f} {r['max_rss_mb']:>12.0f} "
+            f"{r['tree_rss_mb']:>13.0f} {r['tree_pss_mb']:>13.0f} {r['processes']:>6}"
+        )
     print()
-    print(f"time ratio tshark/phonehome: {ratio:.2f}x (target >= 2x: "
-          f"{'met' if ratio >= 2 else 'NOT met'})")
-    print(f"CPU time ratio tshark/phonehome: {ts['cpu_s'] / ph['cpu_s']:.2f}x "
-          "(phonehome uses a second process, tshark one)")
+    print(f"time ratio tshark/phonehome: {ratio:.2f}x (target >= 2x: {'met' if ratio >= 2 else 'NOT met'})")
+    paired = [a.wall_s / b.wall_s for a, b in zip(tools[0].runs, tools[-1].runs, strict=True)]
+    if len(paired) > 1:
+        print(
+            f"paired ratios (tshark run i / phonehome run i): "
+            f"{', '.join(f'{x:.2f}' for x in paired)}; median {statistics.median(paired):.2f}x"
+        )
+    print(
+        f"CPU time ratio tshark/phonehome: {ts['cpu_s'] / ph['cpu_s']:.2f}x "
+        "(phonehome uses a second process, tshark one)"
+    )
     if "tshark -Y" in rows:
         print(f"time ratio (tshark -Y)/phonehome: {rows['tshark -Y']['wall_s'] / ph['wall_s']:.2f}x")
     peak = max(ph["tree_rss_mb"], ph["max_rss_mb"])
-    print(f"phonehome peak memory: {peak:.0f} MiB tree RSS, {ph['tree_pss_mb']:.0f} MiB tree PSS "
-          f"(target < 400 MiB: {'met' if peak < 400 else 'NOT met'})")
-    print(f"throughput: phonehome {size / MIB / ph['wall_s']:.1f} MiB/s, "
-          f"tshark {size / MIB / ts['wall_s']:.1f} MiB/s")
+    pss = ph["tree_pss_mb"]
+
+    def verdict(x: float) -> str:
+        return "met" if x < 400 else "NOT met"
+
+    print(
+        f"phonehome peak memory (target < 400 MiB): tree PSS {pss:.0f} MiB ({verdict(pss)}); "
+        f"tree RSS sum {peak:.0f} MiB ({verdict(peak)}; counts pages shared with forked "
+        "children once per process)"
+    )
+    print(
+        f"throughput: phonehome {size / MIB / ph['wall_s']:.1f} MiB/s, "
+        f"tshark {size / MIB / ts['wall_s']:.1f} MiB/s"
+    )
     busiest = max(r.busy_before for t in tools for r in t.runs)
     if busiest > BUSY_WARNING:
-        print(f"WARNING: other processes used up to {busiest:.0%} of the CPUs just before a run; "
-              "wall times are unreliable, run again on a quiet machine")
+        print(
+            f"WARNING: other processes used up to {busiest:.0%} of the CPUs just before a run; "
+            "wall times are unreliable, run again on a quiet machine"
+        )
 
     if args.json:
         result = {
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "capture": {"path": str(capture), "format": fmt, "bytes": size, "packets": packets},
             "machine": info,
             "versions": versions,
@@ -347,9 +408,11 @@ def main(argv: list[str] | None = None) -> int:
             "results": rows,
             "runs": {t.name: [asdict(r) for r in t.runs] for t in tools},
             "ratio_tshark_over_phonehome": round(ratio, 3),
+            "paired_ratios": [round(x, 3) for x in paired],
             "cpu_ratio_tshark_over_phonehome": round(ts["cpu_s"] / ph["cpu_s"], 3),
             "max_background_busy": round(busiest, 3),
             "phonehome_peak_tree_rss_mb": round(peak, 1),
+            "phonehome_peak_tree_pss_mb": round(pss, 1),
         }
         args.json.write_text(json.dumps(result, indent=2) + "\n")
         print(f"results written to {args.json}")

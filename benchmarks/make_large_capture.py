@@ -36,16 +36,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import ipaddress
+import logging
 import random
 import struct
 import sys
 import time
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-
-import logging
 
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 from scapy.layers.dhcp import BOOTP, DHCP  # noqa: E402
@@ -154,87 +153,289 @@ HTTP_COMMON = [d for d, path in HTTP_PATHS.items() if not path.endswith((".deb",
 # vendor, OUIs, device kind, TLS profile, DHCP vendor class, user agent, destinations,
 # mDNS service or None, SSDP server string or None, dual-stack?
 DEVICES = [
-    ("Hikvision", ["28:57:be", "c0:56:e3", "44:19:b6", "bc:ad:28"], "camera", "iot", "",
-     "Hikvision-Webs", "dev.hik-connect.com litedev.hik-connect.com api.hik-connect.com "
-     "api.ezvizlife.com devices.ezvizlife.com pool.ntp.org", None,
-     "Linux/3.0.8, UPnP/1.0, Hikvision/1.0", False),
-    ("Dahua", ["3c:ef:8c", "90:02:a9", "e0:50:8b"], "camera", "iot", "udhcp 1.22.1",
-     "Dahua/1.0", "www.easy4ip.com p2p.easy4ipcloud.com dahua-p2p.com pool.ntp.org", None,
-     "Linux/2.6, UPnP/1.0, Dahua IPC/1.0", False),
-    ("Apple", ["f0:18:98", "ac:bc:32", "3c:22:fb"], "phone", "browser", "",
-     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15",
-     "gateway.icloud.com p45-contacts.icloud.com init.itunes.apple.com gsp64-ssl.ls.apple.com "
-     "mesu.apple.com configuration.apple.com captive.apple.com api.smoot.apple.com "
-     "weather-data.apple.com www.apple.com graph.facebook.com www.instagram.com "
-     "scontent.cdninstagram.com g.whatsapp.net api.spotify.com", "_companion-link._tcp",
-     None, True),
-    ("Samsung", ["00:16:32", "00:1e:e1"], "tv", "browser", "",
-     "Mozilla/5.0 (SMART-TV; LINUX; Tizen 7.0) AppleWebKit/537.36 SamsungBrowser/5.0",
-     "osb.samsungqbe.com log-config.samsungacr.com samsungcloudsolution.com "
-     "cdn.samsungcloudsolution.com lcprd1.samsungcloudsolution.net www.netflix.com "
-     "occ-0-2794-2219.1.nflxso.net ipv4-c001.1.lhr001.ix.nflxvideo.net www.samsung.com "
-     "youtubei.googleapis.com rr3---sn-4g5e6nz7.googlevideo.com", None,
-     "Linux/4.1, UPnP/1.0, Samsung UPnP SDK/1.0", False),
-    ("Espressif", ["24:0a:c4", "84:f3:eb", "30:ae:a4"], "plug", "iot", "",
-     "ESP32 HTTP Client/1.0", "a1.tuyaeu.com a3.tuyaus.com m1.tuyaeu.com mq.gw.tuyaeu.com "
-     "pool.ntp.org", None, None, False),
-    ("TP-Link", ["50:c7:bf", "ec:08:6b"], "plug", "iot", "",
-     "TP-Link HS110", "firmware.tplinkcloud.com use1-wap.tplinkcloud.com "
-     "n-devs.tplinkcloud.com pool.ntp.org", None, None, False),
-    ("Amazon", ["f0:27:2d", "74:c2:46", "44:65:0d"], "speaker", "openssl", "",
-     "Dalvik/2.1.0 (Linux; U; Android 9; AFTMM Build/PS7633)",
-     "device-metrics-us.amazon.com api.amazonalexa.com avs-alexa-4-na.amazon.com "
-     "unagi-na.amazon.com fireoscaptiveportal.com s3.amazonaws.com iot.us-east-1.amazonaws.com "
-     "m.media-amazon.com api.spotify.com audio-ak-spotify-com.akamaized.net", None, None, False),
-    ("Google", ["f4:f5:d8", "54:60:09"], "speaker", "browser", "",
-     "Mozilla/5.0 (X11; Linux armv7l) AppleWebKit/537.36 CrKey/1.56.500000",
-     "clients4.google.com www.googleapis.com tools.l.google.com mtalk.google.com "
-     "connectivitycheck.gstatic.com youtubei.googleapis.com rr3---sn-4g5e6nz7.googlevideo.com "
-     "i.ytimg.com clientservices.googleapis.com", "_googlecast._tcp", None, True),
-    ("Huawei", ["00:e0:fc", "00:25:9e"], "phone", "openssl", "HUAWEI:android:P40",
-     "Mozilla/5.0 (Linux; Android 10; ELS-NX9; HMSCore 6.11) AppleWebKit/537.36",
-     "grs.dbankcloud.com query.hicloud.com metrics1.data.hicloud.com www.google.com "
-     "graph.facebook.com edge-mqtt.facebook.com g.whatsapp.net log.tbs.qq.com wup.imtt.qq.com",
-     None, None, True),
-    ("Xiaomi", ["28:6c:07", "64:09:80"], "vacuum", "iot", "",
-     "MIoT/1.0", "de.api.io.mi.com api.io.mi.com ot.io.mi.com data.mistat.xiaomi.com "
-     "pool.ntp.org", None, None, False),
-    ("ZTE", ["00:19:c6"], "router", "iot", "udhcp 1.30.1", "ZTE/1.0",
-     "ims.zte.com.cn mdm.ztedevices.com pool.ntp.org", None,
-     "Linux/3.4 UPnP/1.0 ZTE/1.0", False),
-    ("Intel", ["3c:a9:f4"], "pc", "browser", "MSFT 5.0",
-     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36",
-     "login.microsoftonline.com settings-win.data.microsoft.com v10.events.data.microsoft.com "
-     "outlook.office365.com teams.microsoft.com dl.delivery.mp.microsoft.com "
-     "www.msftconnecttest.com graph.microsoft.com www.google.com fonts.gstatic.com "
-     "cdnjs.cloudflare.com discord.com api.github.com raw.githubusercontent.com "
-     "www.example.com", None, None, True),
-    ("Raspberry Pi", ["b8:27:eb", "dc:a6:32"], "server", "openssl", "dhcpcd-9.4.1:Linux-6.1",
-     "curl/7.88.1", "archive.raspberrypi.org deb.debian.org registry.npmjs.org "
-     "api.github.com raw.githubusercontent.com pool.ntp.org", "_ssh._tcp", None, True),
-    ("Sonos", ["94:9f:3e"], "speaker", "openssl", "", "Linux UPnP/1.0 Sonos/78.1",
-     "ws.sonos.com api.spotify.com audio-ak-spotify-com.akamaized.net", "_sonos._tcp",
-     "Linux UPnP/1.0 Sonos/78.1-51030 (ZPS23)", False),
-    ("HP", ["3c:d9:2b"], "printer", "iot", "", "HP-ePrint/1.0",
-     "hpeprint.com h10141.www1.hp.com", "_ipp._tcp", None, False),
-    ("Roku", ["b0:a7:37"], "tv", "openssl", "", "Roku/DVP-12.5 (12.5.0.4178)",
-     "api.roku.com scribe.logs.roku.com www.netflix.com ipv4-c001.1.lhr001.ix.nflxvideo.net",
-     None, "Roku/12.5.0 UPnP/1.0 Roku/12.5.0", False),
+    (
+        "Hikvision",
+        ["28:57:be", "c0:56:e3", "44:19:b6", "bc:ad:28"],
+        "camera",
+        "iot",
+        "",
+        "Hikvision-Webs",
+        "dev.hik-connect.com litedev.hik-connect.com api.hik-connect.com "
+        "api.ezvizlife.com devices.ezvizlife.com pool.ntp.org",
+        None,
+        "Linux/3.0.8, UPnP/1.0, Hikvision/1.0",
+        False,
+    ),
+    (
+        "Dahua",
+        ["3c:ef:8c", "90:02:a9", "e0:50:8b"],
+        "camera",
+        "iot",
+        "udhcp 1.22.1",
+        "Dahua/1.0",
+        "www.easy4ip.com p2p.easy4ipcloud.com dahua-p2p.com pool.ntp.org",
+        None,
+        "Linux/2.6, UPnP/1.0, Dahua IPC/1.0",
+        False,
+    ),
+    (
+        "Apple",
+        ["f0:18:98", "ac:bc:32", "3c:22:fb"],
+        "phone",
+        "browser",
+        "",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15",
+        "gateway.icloud.com p45-contacts.icloud.com init.itunes.apple.com gsp64-ssl.ls.apple.com "
+        "mesu.apple.com configuration.apple.com captive.apple.com api.smoot.apple.com "
+        "weather-data.apple.com www.apple.com graph.facebook.com www.instagram.com "
+        "scontent.cdninstagram.com g.whatsapp.net api.spotify.com",
+        "_companion-link._tcp",
+        None,
+        True,
+    ),
+    (
+        "Samsung",
+        ["00:16:32", "00:1e:e1"],
+        "tv",
+        "browser",
+        "",
+        "Mozilla/5.0 (SMART-TV; LINUX; Tizen 7.0) AppleWebKit/537.36 SamsungBrowser/5.0",
+        "osb.samsungqbe.com log-config.samsungacr.com samsungcloudsolution.com "
+        "cdn.samsungcloudsolution.com lcprd1.samsungcloudsolution.net www.netflix.com "
+        "occ-0-2794-2219.1.nflxso.net ipv4-c001.1.lhr001.ix.nflxvideo.net www.samsung.com "
+        "youtubei.googleapis.com rr3---sn-4g5e6nz7.googlevideo.com",
+        None,
+        "Linux/4.1, UPnP/1.0, Samsung UPnP SDK/1.0",
+        False,
+    ),
+    (
+        "Espressif",
+        ["24:0a:c4", "84:f3:eb", "30:ae:a4"],
+        "plug",
+        "iot",
+        "",
+        "ESP32 HTTP Client/1.0",
+        "a1.tuyaeu.com a3.tuyaus.com m1.tuyaeu.com mq.gw.tuyaeu.com pool.ntp.org",
+        None,
+        None,
+        False,
+    ),
+    (
+        "TP-Link",
+        ["50:c7:bf", "ec:08:6b"],
+        "plug",
+        "iot",
+        "",
+        "TP-Link HS110",
+        "firmware.tplinkcloud.com use1-wap.tplinkcloud.com n-devs.tplinkcloud.com pool.ntp.org",
+        None,
+        None,
+        False,
+    ),
+    (
+        "Amazon",
+        ["f0:27:2d", "74:c2:46", "44:65:0d"],
+        "speaker",
+        "openssl",
+        "",
+        "Dalvik/2.1.0 (Linux; U; Android 9; AFTMM Build/PS7633)",
+        "device-metrics-us.amazon.com api.amazonalexa.com avs-alexa-4-na.amazon.com "
+        "unagi-na.amazon.com fireoscaptiveportal.com s3.amazonaws.com iot.us-east-1.amazonaws.com "
+        "m.media-amazon.com api.spotify.com audio-ak-spotify-com.akamaized.net",
+        None,
+        None,
+        False,
+    ),
+    (
+        "Google",
+        ["f4:f5:d8", "54:60:09"],
+        "speaker",
+        "browser",
+        "",
+        "Mozilla/5.0 (X11; Linux armv7l) AppleWebKit/537.36 CrKey/1.56.500000",
+        "clients4.google.com www.googleapis.com tools.l.google.com mtalk.google.com "
+        "connectivitycheck.gstatic.com youtubei.googleapis.com rr3---sn-4g5e6nz7.googlevideo.com "
+        "i.ytimg.com clientservices.googleapis.com",
+        "_googlecast._tcp",
+        None,
+        True,
+    ),
+    (
+        "Huawei",
+        ["00:e0:fc", "00:25:9e"],
+        "phone",
+        "openssl",
+        "HUAWEI:android:P40",
+        "Mozilla/5.0 (Linux; Android 10; ELS-NX9; HMSCore 6.11) AppleWebKit/537.36",
+        "grs.dbankcloud.com query.hicloud.com metrics1.data.hicloud.com www.google.com "
+        "graph.facebook.com edge-mqtt.facebook.com g.whatsapp.net log.tbs.qq.com wup.imtt.qq.com",
+        None,
+        None,
+        True,
+    ),
+    (
+        "Xiaomi",
+        ["28:6c:07", "64:09:80"],
+        "vacuum",
+        "iot",
+        "",
+        "MIoT/1.0",
+        "de.api.io.mi.com api.io.mi.com ot.io.mi.com data.mistat.xiaomi.com pool.ntp.org",
+        None,
+        None,
+        False,
+    ),
+    (
+        "ZTE",
+        ["00:19:c6"],
+        "router",
+        "iot",
+        "udhcp 1.30.1",
+        "ZTE/1.0",
+        "ims.zte.com.cn mdm.ztedevices.com pool.ntp.org",
+        None,
+        "Linux/3.4 UPnP/1.0 ZTE/1.0",
+        False,
+    ),
+    (
+        "Intel",
+        ["3c:a9:f4"],
+        "pc",
+        "browser",
+        "MSFT 5.0",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36",
+        "login.microsoftonline.com settings-win.data.microsoft.com v10.events.data.microsoft.com "
+        "outlook.office365.com teams.microsoft.com dl.delivery.mp.microsoft.com "
+        "www.msftconnecttest.com graph.microsoft.com www.google.com fonts.gstatic.com "
+        "cdnjs.cloudflare.com discord.com api.github.com raw.githubusercontent.com "
+        "www.example.com",
+        None,
+        None,
+        True,
+    ),
+    (
+        "Raspberry Pi",
+        ["b8:27:eb", "dc:a6:32"],
+        "server",
+        "openssl",
+        "dhcpcd-9.4.1:Linux-6.1",
+        "curl/7.88.1",
+        "archive.raspberrypi.org deb.debian.org registry.npmjs.org "
+        "api.github.com raw.githubusercontent.com pool.ntp.org",
+        "_ssh._tcp",
+        None,
+        True,
+    ),
+    (
+        "Sonos",
+        ["94:9f:3e"],
+        "speaker",
+        "openssl",
+        "",
+        "Linux UPnP/1.0 Sonos/78.1",
+        "ws.sonos.com api.spotify.com audio-ak-spotify-com.akamaized.net",
+        "_sonos._tcp",
+        "Linux UPnP/1.0 Sonos/78.1-51030 (ZPS23)",
+        False,
+    ),
+    (
+        "HP",
+        ["3c:d9:2b"],
+        "printer",
+        "iot",
+        "",
+        "HP-ePrint/1.0",
+        "hpeprint.com h10141.www1.hp.com",
+        "_ipp._tcp",
+        None,
+        False,
+    ),
+    (
+        "Roku",
+        ["b0:a7:37"],
+        "tv",
+        "openssl",
+        "",
+        "Roku/DVP-12.5 (12.5.0.4178)",
+        "api.roku.com scribe.logs.roku.com www.netflix.com ipv4-c001.1.lhr001.ix.nflxvideo.net",
+        None,
+        "Roku/12.5.0 UPnP/1.0 Roku/12.5.0",
+        False,
+    ),
 ]
 HOSTS_PER_DEVICE = [4, 3, 5, 2, 5, 3, 3, 2, 2, 2, 1, 3, 2, 2, 1, 1]  # 41 hosts
 
 TLS_PROFILES = {
     # cipher suites, supported groups, ALPN, TLS 1.3?, padded ClientHello handshake length
-    "browser": ([0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8, 0xC013,
-                 0xC014, 0x009C, 0x009D, 0x002F, 0x0035], [0x001D, 0x0017, 0x0018],
-                [b"h2", b"http/1.1"], True, 512),
-    "iot": ([0xC02F, 0xC030, 0xC02B, 0xC02C, 0x009C, 0x009D, 0x002F, 0x0035, 0x000A],
-            [0x0017, 0x0018], [], False, 220),
-    "openssl": ([0x1302, 0x1303, 0x1301, 0xC02C, 0xC030, 0x009F, 0xCCA9, 0xCCA8, 0xCCAA,
-                 0xC02B, 0xC02F, 0x009E, 0xC024, 0xC028, 0x006B, 0xC023, 0xC027, 0x0067,
-                 0xC00A, 0xC014, 0x0039, 0xC009, 0xC013, 0x0033, 0x009D, 0x009C, 0x003D,
-                 0x003C, 0x0035, 0x002F, 0x00FF], [0x001D, 0x0017, 0x001E, 0x0019, 0x0018],
-                [b"http/1.1"], True, 508),
+    "browser": (
+        [
+            0x1301,
+            0x1302,
+            0x1303,
+            0xC02B,
+            0xC02F,
+            0xC02C,
+            0xC030,
+            0xCCA9,
+            0xCCA8,
+            0xC013,
+            0xC014,
+            0x009C,
+            0x009D,
+            0x002F,
+            0x0035,
+        ],
+        [0x001D, 0x0017, 0x0018],
+        [b"h2", b"http/1.1"],
+        True,
+        512,
+    ),
+    "iot": (
+        [0xC02F, 0xC030, 0xC02B, 0xC02C, 0x009C, 0x009D, 0x002F, 0x0035, 0x000A],
+        [0x0017, 0x0018],
+        [],
+        False,
+        220,
+    ),
+    "openssl": (
+        [
+            0x1302,
+            0x1303,
+            0x1301,
+            0xC02C,
+            0xC030,
+            0x009F,
+            0xCCA9,
+            0xCCA8,
+            0xCCAA,
+            0xC02B,
+            0xC02F,
+            0x009E,
+            0xC024,
+            0xC028,
+            0x006B,
+            0xC023,
+            0xC027,
+            0x0067,
+            0xC00A,
+            0xC014,
+            0x0039,
+            0xC009,
+            0xC013,
+            0x0033,
+            0x009D,
+            0x009C,
+            0x003D,
+            0x003C,
+            0x0035,
+            0x002F,
+            0x00FF,
+        ],
+        [0x001D, 0x0017, 0x001E, 0x0019, 0x0018],
+        [b"http/1.1"],
+        True,
+        508,
+    ),
 }
 
 
@@ -286,8 +487,15 @@ def make_template(pkt, patches: tuple[tuple[int, str], ...] = ()) -> Template:
         assert raw[14] == 0x45, "IPv4 options are not supported in templates"
     l4ck = l4 + (16 if tcp else 6)
     t = Template(
-        raw=raw, v6=v6, tcp=tcp, l4=l4, a0=22 if v6 else 26, a1=54 if v6 else 34,
-        l4ck=l4ck, l4inv=_inv_at(raw, l4ck), ipinv=0 if v6 else _inv_at(raw, 24),
+        raw=raw,
+        v6=v6,
+        tcp=tcp,
+        l4=l4,
+        a0=22 if v6 else 26,
+        a1=54 if v6 else 34,
+        l4ck=l4ck,
+        l4inv=_inv_at(raw, l4ck),
+        ipinv=0 if v6 else _inv_at(raw, 24),
         patches=tuple((l4 + 8 + off, key, 1 + (off & 1)) for off, key in patches),
     )
     return t
@@ -300,8 +508,7 @@ def _l3(v6: bool, ttl: int):
 
 
 TS_OPT = [("NOP", None), ("NOP", None), ("Timestamp", (0x5C3A1B20, 0x1F2E3D4C))]
-SYN_OPT = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (0x5C3A1B00, 0)), ("NOP", None),
-           ("WScale", 7)]
+SYN_OPT = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (0x5C3A1B00, 0)), ("NOP", None), ("WScale", 7)]
 
 
 class Templates:
@@ -324,20 +531,28 @@ class Templates:
             ttl = 64 if to_server else 53
             opts = SYN_OPT if "S" in flags else TS_OPT
             win = 64240 if flags == "S" else 65160 if "S" in flags else (502 if to_server else 501)
-            pkt = (Ether(src="00:00:00:00:00:00", dst="00:00:00:00:00:00") / _l3(v6, ttl)
-                   / TCP(sport=0, dport=0, seq=0, ack=0, flags=flags, window=win, options=opts))
+            pkt = (
+                Ether(src="00:00:00:00:00:00", dst="00:00:00:00:00:00")
+                / _l3(v6, ttl)
+                / TCP(sport=0, dport=0, seq=0, ack=0, flags=flags, window=win, options=opts)
+            )
             if payload:
                 pkt = pkt / Raw(payload)
             return make_template(pkt)
 
         return self._get(("tcp", name, flags, to_server, v6), build)
 
-    def udp(self, name: str, payload: bytes, to_server: bool, v6: bool,
-            patches: tuple[tuple[int, str], ...] = ()) -> Template:
+    def udp(
+        self, name: str, payload: bytes, to_server: bool, v6: bool, patches: tuple[tuple[int, str], ...] = ()
+    ) -> Template:
         def build() -> Template:
             ttl = 64 if to_server else 53
-            pkt = (Ether(src="00:00:00:00:00:00", dst="00:00:00:00:00:00") / _l3(v6, ttl)
-                   / UDP(sport=0, dport=0) / Raw(payload))
+            pkt = (
+                Ether(src="00:00:00:00:00:00", dst="00:00:00:00:00:00")
+                / _l3(v6, ttl)
+                / UDP(sport=0, dport=0)
+                / Raw(payload)
+            )
             return make_template(pkt, patches)
 
         return self._get(("udp", name, to_server, v6), build)
@@ -354,8 +569,7 @@ def client_hello(sni: str, profile: str, rng: random.Random) -> bytes:
     exts = [ext(0, struct.pack("!HBH", len(name) + 3, 0, len(name)) + name)]
     exts.append(ext(23, b""))
     exts.append(ext(0xFF01, b"\x00"))
-    exts.append(ext(10, struct.pack("!H", 2 * len(groups)) + b"".join(
-        struct.pack("!H", g) for g in groups)))
+    exts.append(ext(10, struct.pack("!H", 2 * len(groups)) + b"".join(struct.pack("!H", g) for g in groups)))
     exts.append(ext(11, b"\x01\x00"))
     if profile != "iot":
         exts.append(ext(35, b""))
@@ -365,8 +579,9 @@ def client_hello(sni: str, profile: str, rng: random.Random) -> bytes:
     if profile == "browser":
         exts.append(ext(5, b"\x01\x00\x00\x00\x00"))
     sigalgs = [0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601]
-    exts.append(ext(13, struct.pack("!H", 2 * len(sigalgs)) + b"".join(
-        struct.pack("!H", s) for s in sigalgs)))
+    exts.append(
+        ext(13, struct.pack("!H", 2 * len(sigalgs)) + b"".join(struct.pack("!H", s) for s in sigalgs))
+    )
     if profile == "browser":
         exts.append(ext(18, b""))
     if tls13:
@@ -376,8 +591,15 @@ def client_hello(sni: str, profile: str, rng: random.Random) -> bytes:
     if profile == "browser":
         exts.append(ext(27, b"\x02\x00\x02"))
     cipher_bytes = b"".join(struct.pack("!H", c) for c in ciphers)
-    body = (b"\x03\x03" + rng.randbytes(32) + b"\x20" + rng.randbytes(32)
-            + struct.pack("!H", len(cipher_bytes)) + cipher_bytes + b"\x01\x00")
+    body = (
+        b"\x03\x03"
+        + rng.randbytes(32)
+        + b"\x20"
+        + rng.randbytes(32)
+        + struct.pack("!H", len(cipher_bytes))
+        + cipher_bytes
+        + b"\x01\x00"
+    )
 
     def assemble(ext_list: list[bytes]) -> bytes:
         e = b"".join(ext_list)
@@ -398,7 +620,7 @@ def app_record(length: int, rng: random.Random) -> bytes:
 
 
 def segments(stream: bytes, size: int = MSS) -> list[bytes]:
-    return [stream[i:i + size] for i in range(0, len(stream), size)]
+    return [stream[i : i + size] for i in range(0, len(stream), size)]
 
 
 class Payloads:
@@ -406,10 +628,17 @@ class Payloads:
 
     def __init__(self, rng: random.Random) -> None:
         server_hello = (
-            b"\x02" + (118).to_bytes(3, "big") + b"\x03\x03" + rng.randbytes(32) + b"\x20"
-            + rng.randbytes(32) + b"\x13\x01\x00" + struct.pack("!H", 46)
+            b"\x02"
+            + (118).to_bytes(3, "big")
+            + b"\x03\x03"
+            + rng.randbytes(32)
+            + b"\x20"
+            + rng.randbytes(32)
+            + b"\x13\x01\x00"
+            + struct.pack("!H", 46)
             + struct.pack("!HHH", 43, 2, 0x0304)
-            + struct.pack("!HHHH", 51, 36, 0x001D, 32) + rng.randbytes(32)
+            + struct.pack("!HHHH", 51, 36, 0x001D, 32)
+            + rng.randbytes(32)
         )
         sh_record = b"\x16\x03\x03" + struct.pack("!H", len(server_hello)) + server_hello
         flight = sh_record + b"\x14\x03\x03\x00\x01\x01"
@@ -425,8 +654,7 @@ class Payloads:
         self.quic_initial_c = self._quic_long(0xC3, 1252, rng)
         self.quic_initial_s = self._quic_long(0xC1, 1200, rng, server=True)
         self.quic_handshake_s = self._quic_long(0xE1, 1200, rng, server=True)
-        self.quic_short = {n: b"\x41" + b"\x00" * 8 + rng.randbytes(n - 9)
-                           for n in (42, 64, 350, 1200, 1252)}
+        self.quic_short = {n: b"\x41" + b"\x00" * 8 + rng.randbytes(n - 9) for n in (42, 64, 350, 1200, 1252)}
         self.ntp_request = b"\x23" + b"\x00" * 39 + rng.randbytes(8)
         self.ntp_reply = b"\x24\x02\x00\xe7" + rng.randbytes(44)
 
@@ -454,16 +682,29 @@ DNS_ID = ((0, "id"),)
 
 
 def _words(b: bytes) -> int:
-    return sum(array("H", b)) if sys.byteorder == "big" else sum(
-        ((x & 0xFF) << 8) | (x >> 8) for x in array("H", b))
+    return (
+        sum(array("H", b))
+        if sys.byteorder == "big"
+        else sum(((x & 0xFF) << 8) | (x >> 8) for x in array("H", b))
+    )
 
 
 class Flow:
     __slots__ = ("macs", "addrs", "ports", "asum", "sum", "extra", "steps", "burst", "ipid")
 
-    def __init__(self, host: Host, gw_mac: bytes, client: str, server: str, sport: int,
-                 dport: int, steps: Iterator, burst: tuple[int, int],
-                 extra: dict[str, bytes] | None = None, ipid: int = 0) -> None:
+    def __init__(
+        self,
+        host: Host,
+        gw_mac: bytes,
+        client: str,
+        server: str,
+        sport: int,
+        dport: int,
+        steps: Iterator,
+        burst: tuple[int, int],
+        extra: dict[str, bytes] | None = None,
+        ipid: int = 0,
+    ) -> None:
         c = ipaddress.ip_address(client).packed
         s = ipaddress.ip_address(server).packed
         self.macs = (gw_mac + host.mac, host.mac + gw_mac)  # to server, to client
@@ -472,9 +713,10 @@ class Flow:
         self.asum = _words(c + s)  # same in both directions, so is everything below
         self.sum = self.asum + sport + dport
         # value, its word sum at an even offset, and at an odd one
-        self.extra = {k: (v, _words(v + b"\0" * (len(v) & 1)),
-                          _words(b"\0" + v + b"\0" * (~len(v) & 1)))
-                      for k, v in (extra or {}).items()}
+        self.extra = {
+            k: (v, _words(v + b"\0" * (len(v) & 1)), _words(b"\0" + v + b"\0" * (~len(v) & 1)))
+            for k, v in (extra or {}).items()
+        }
         self.steps = steps
         self.burst = burst
         self.ipid = ipid
@@ -494,13 +736,22 @@ class World:
             for i in range(count):
                 mac = bytes.fromhex(ouis[i % len(ouis)].replace(":", "")) + rng.randbytes(3)
                 n += 1
-                self.hosts.append(Host(
-                    vendor=vendor, kind=kind, mac=mac, ip4=f"{LAN_V4}{n}",
-                    ip6=f"{LAN_V6}{mac[3]:02x}{mac[4]:02x}:{mac[5]:02x}{n:02x}" if dual else None,
-                    profile=profile, dhcp_vendor=dhcpv, user_agent=ua,
-                    hostname=f"{vendor.lower().replace(' ', '')}-{kind}-{i + 1}",
-                    domains=dests.split(), mdns=mdns, ssdp=ssdp,
-                ))
+                self.hosts.append(
+                    Host(
+                        vendor=vendor,
+                        kind=kind,
+                        mac=mac,
+                        ip4=f"{LAN_V4}{n}",
+                        ip6=f"{LAN_V6}{mac[3]:02x}{mac[4]:02x}:{mac[5]:02x}{n:02x}" if dual else None,
+                        profile=profile,
+                        dhcp_vendor=dhcpv,
+                        user_agent=ua,
+                        hostname=f"{vendor.lower().replace(' ', '')}-{kind}-{i + 1}",
+                        domains=dests.split(),
+                        mdns=mdns,
+                        ssdp=ssdp,
+                    )
+                )
         self.ip4: dict[str, str] = {}
         self.ip6: dict[str, str | None] = {}
         for name, owner in DOMAINS.items():
@@ -510,8 +761,7 @@ class World:
             self.ip6[name] = f"{v6}:{h[3]:x}{h[4]:02x}" if v6 else None
         self.local_frames = self._local_frames()
         # weights: kind -> relative share of flows
-        self.kinds = ["dns", "tls", "tls_medium", "tls_bulk", "tls_upload", "http", "quic",
-                      "ntp", "local"]
+        self.kinds = ["dns", "tls", "tls_medium", "tls_bulk", "tls_upload", "http", "quic", "ntp", "local"]
         self.weights = [44, 31, 6, 0.4, 0.12, 5, 4, 2, 4.5]
         self.flows = 0
 
@@ -524,62 +774,135 @@ class World:
         for h in self.hosts:
             mac = h.mac.hex(":")
             xid = self.rng.getrandbits(32)
-            prl = [1, 3, 6, 15, 28, 51, 58, 59] if not h.dhcp_vendor.startswith("MSFT") else [
-                1, 3, 6, 15, 31, 33, 43, 44, 46, 47, 119, 121, 249, 252]
+            prl = (
+                [1, 3, 6, 15, 28, 51, 58, 59]
+                if not h.dhcp_vendor.startswith("MSFT")
+                else [1, 3, 6, 15, 31, 33, 43, 44, 46, 47, 119, 121, 249, 252]
+            )
             opts_common = [("hostname", h.hostname), ("param_req_list", prl)]
             if h.dhcp_vendor:
                 opts_common.append(("vendor_class_id", h.dhcp_vendor))
 
-            def dhcp(op: int, src_ip: str, dst_ip: str, smac: str, dmac: str, opts: list,
-                     yiaddr: str = "0.0.0.0") -> bytes:
+            def dhcp(
+                op: int,
+                src_ip: str,
+                dst_ip: str,
+                smac: str,
+                dmac: str,
+                opts: list,
+                yiaddr: str = "0.0.0.0",
+                h: Host = h,
+                xid: int = xid,
+            ) -> bytes:
                 sport, dport = (68, 67) if op == 1 else (67, 68)
-                return bytes(Ether(src=smac, dst=dmac) / IP(src=src_ip, dst=dst_ip, ttl=64)
-                             / UDP(sport=sport, dport=dport)
-                             / BOOTP(op=op, chaddr=h.mac + b"\x00" * 10, xid=xid, yiaddr=yiaddr,
-                                     flags=0)
-                             / DHCP(options=[*opts, "end"]))
+                return bytes(
+                    Ether(src=smac, dst=dmac)
+                    / IP(src=src_ip, dst=dst_ip, ttl=64)
+                    / UDP(sport=sport, dport=dport)
+                    / BOOTP(op=op, chaddr=h.mac + b"\x00" * 10, xid=xid, yiaddr=yiaddr, flags=0)
+                    / DHCP(options=[*opts, "end"])
+                )
 
-            groups.append([
-                dhcp(1, "0.0.0.0", "255.255.255.255", mac, "ff:ff:ff:ff:ff:ff",
-                     [("message-type", "discover"), *opts_common]),
-                dhcp(2, GATEWAY_V4, h.ip4, gw, mac,
-                     [("message-type", "offer"), ("server_id", GATEWAY_V4),
-                      ("lease_time", 864000), ("router", GATEWAY_V4),
-                      ("name_server", GATEWAY_V4)], yiaddr=h.ip4),
-                dhcp(1, "0.0.0.0", "255.255.255.255", mac, "ff:ff:ff:ff:ff:ff",
-                     [("message-type", "request"), ("requested_addr", h.ip4),
-                      ("server_id", GATEWAY_V4), *opts_common]),
-                dhcp(2, GATEWAY_V4, h.ip4, gw, mac,
-                     [("message-type", "ack"), ("server_id", GATEWAY_V4),
-                      ("lease_time", 864000), ("router", GATEWAY_V4),
-                      ("name_server", GATEWAY_V4)], yiaddr=h.ip4),
-            ])
-            groups.append([
-                bytes(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff")
-                      / ARP(op=1, hwsrc=mac, psrc=h.ip4, pdst=GATEWAY_V4)),
-                bytes(Ether(src=gw, dst=mac)
-                      / ARP(op=2, hwsrc=gw, psrc=GATEWAY_V4, hwdst=mac, pdst=h.ip4)),
-            ])
+            groups.append(
+                [
+                    dhcp(
+                        1,
+                        "0.0.0.0",
+                        "255.255.255.255",
+                        mac,
+                        "ff:ff:ff:ff:ff:ff",
+                        [("message-type", "discover"), *opts_common],
+                    ),
+                    dhcp(
+                        2,
+                        GATEWAY_V4,
+                        h.ip4,
+                        gw,
+                        mac,
+                        [
+                            ("message-type", "offer"),
+                            ("server_id", GATEWAY_V4),
+                            ("lease_time", 864000),
+                            ("router", GATEWAY_V4),
+                            ("name_server", GATEWAY_V4),
+                        ],
+                        yiaddr=h.ip4,
+                    ),
+                    dhcp(
+                        1,
+                        "0.0.0.0",
+                        "255.255.255.255",
+                        mac,
+                        "ff:ff:ff:ff:ff:ff",
+                        [
+                            ("message-type", "request"),
+                            ("requested_addr", h.ip4),
+                            ("server_id", GATEWAY_V4),
+                            *opts_common,
+                        ],
+                    ),
+                    dhcp(
+                        2,
+                        GATEWAY_V4,
+                        h.ip4,
+                        gw,
+                        mac,
+                        [
+                            ("message-type", "ack"),
+                            ("server_id", GATEWAY_V4),
+                            ("lease_time", 864000),
+                            ("router", GATEWAY_V4),
+                            ("name_server", GATEWAY_V4),
+                        ],
+                        yiaddr=h.ip4,
+                    ),
+                ]
+            )
+            groups.append(
+                [
+                    bytes(
+                        Ether(src=mac, dst="ff:ff:ff:ff:ff:ff")
+                        / ARP(op=1, hwsrc=mac, psrc=h.ip4, pdst=GATEWAY_V4)
+                    ),
+                    bytes(
+                        Ether(src=gw, dst=mac) / ARP(op=2, hwsrc=gw, psrc=GATEWAY_V4, hwdst=mac, pdst=h.ip4)
+                    ),
+                ]
+            )
             if h.mdns:
                 inst = f"{h.hostname}.{h.mdns}.local"
-                txt = {"_googlecast._tcp": [b"md=Google Nest Mini", b"fn=Kitchen speaker"],
-                       "_companion-link._tcp": [b"rpMd=iPhone15,2", b"rpVr=510.7"],
-                       "_ipp._tcp": [b"ty=HP LaserJet Pro M404dn", b"usb_MDL=LaserJet"],
-                       "_sonos._tcp": [b"model=S23", b"fn=Living Room"],
-                       "_ssh._tcp": [b""]}[h.mdns]
-                ans = [DNSRR(rrname=f"{h.mdns}.local", type="PTR", rdata=inst, ttl=4500),
-                       DNSRR(rrname=inst, type="TXT", rdata=txt, ttl=4500),
-                       DNSRR(rrname=f"{h.hostname}.local", type="A", rdata=h.ip4, ttl=120)]
-                groups.append([bytes(
-                    Ether(src=mac, dst="01:00:5e:00:00:fb") / IP(src=h.ip4, dst="224.0.0.251",
-                                                                 ttl=255)
-                    / UDP(sport=5353, dport=5353) / DNS(id=0, qr=1, aa=1, rd=0, qd=[], an=ans))])
-                groups.append([bytes(
-                    Ether(src=mac, dst="01:00:5e:00:00:fb") / IP(src=h.ip4, dst="224.0.0.251",
-                                                                 ttl=255)
-                    / UDP(sport=5353, dport=5353)
-                    / DNS(id=0, rd=0, qd=[DNSQR(qname="_services._dns-sd._udp.local",
-                                                qtype="PTR")]))])
+                txt = {
+                    "_googlecast._tcp": [b"md=Google Nest Mini", b"fn=Kitchen speaker"],
+                    "_companion-link._tcp": [b"rpMd=iPhone15,2", b"rpVr=510.7"],
+                    "_ipp._tcp": [b"ty=HP LaserJet Pro M404dn", b"usb_MDL=LaserJet"],
+                    "_sonos._tcp": [b"model=S23", b"fn=Living Room"],
+                    "_ssh._tcp": [b""],
+                }[h.mdns]
+                ans = [
+                    DNSRR(rrname=f"{h.mdns}.local", type="PTR", rdata=inst, ttl=4500),
+                    DNSRR(rrname=inst, type="TXT", rdata=txt, ttl=4500),
+                    DNSRR(rrname=f"{h.hostname}.local", type="A", rdata=h.ip4, ttl=120),
+                ]
+                groups.append(
+                    [
+                        bytes(
+                            Ether(src=mac, dst="01:00:5e:00:00:fb")
+                            / IP(src=h.ip4, dst="224.0.0.251", ttl=255)
+                            / UDP(sport=5353, dport=5353)
+                            / DNS(id=0, qr=1, aa=1, rd=0, qd=[], an=ans)
+                        )
+                    ]
+                )
+                groups.append(
+                    [
+                        bytes(
+                            Ether(src=mac, dst="01:00:5e:00:00:fb")
+                            / IP(src=h.ip4, dst="224.0.0.251", ttl=255)
+                            / UDP(sport=5353, dport=5353)
+                            / DNS(id=0, rd=0, qd=[DNSQR(qname="_services._dns-sd._udp.local", qtype="PTR")])
+                        )
+                    ]
+                )
             if h.ssdp:
                 notify = (
                     "NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
@@ -587,20 +910,34 @@ class World:
                     f"LOCATION: http://{h.ip4}:49152/description.xml\r\n"
                     "NT: upnp:rootdevice\r\nNTS: ssdp:alive\r\n"
                     f"SERVER: {h.ssdp}\r\nUSN: uuid:{h.mac.hex()}-0000-1000-8000-{h.mac.hex()}"
-                    "::upnp:rootdevice\r\n\r\n")
-                groups.append([bytes(
-                    Ether(src=mac, dst="01:00:5e:7f:ff:fa") / IP(src=h.ip4, dst="239.255.255.250",
-                                                                 ttl=4)
-                    / UDP(sport=1900, dport=1900) / Raw(notify.encode()))])
+                    "::upnp:rootdevice\r\n\r\n"
+                )
+                groups.append(
+                    [
+                        bytes(
+                            Ether(src=mac, dst="01:00:5e:7f:ff:fa")
+                            / IP(src=h.ip4, dst="239.255.255.250", ttl=4)
+                            / UDP(sport=1900, dport=1900)
+                            / Raw(notify.encode())
+                        )
+                    ]
+                )
             if h.kind in ("phone", "pc", "tv"):
-                search = ("M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
-                          'MAN: "ssdp:discover"\r\nMX: 1\r\nST: ssdp:all\r\n'
-                          f"USER-AGENT: {h.user_agent} UPnP/1.1\r\n\r\n")
-                groups.append([bytes(
-                    Ether(src=mac, dst="01:00:5e:7f:ff:fa") / IP(src=h.ip4, dst="239.255.255.250",
-                                                                 ttl=4)
-                    / UDP(sport=self.rng.randrange(49152, 65535), dport=1900)
-                    / Raw(search.encode()))])
+                search = (
+                    "M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
+                    'MAN: "ssdp:discover"\r\nMX: 1\r\nST: ssdp:all\r\n'
+                    f"USER-AGENT: {h.user_agent} UPnP/1.1\r\n\r\n"
+                )
+                groups.append(
+                    [
+                        bytes(
+                            Ether(src=mac, dst="01:00:5e:7f:ff:fa")
+                            / IP(src=h.ip4, dst="239.255.255.250", ttl=4)
+                            / UDP(sport=self.rng.randrange(49152, 65535), dport=1900)
+                            / Raw(search.encode())
+                        )
+                    ]
+                )
         return groups
 
     # -- flow factories ---------------------------------------------------------------------
@@ -617,9 +954,10 @@ class World:
             if "pool.ntp.org" not in host.domains and rng.random() < 0.7:
                 kind = "dns"
             else:
-                return Flow(host, self.gw_mac, host.ip4, self.ip4["pool.ntp.org"], 123, 123,
-                            self._ntp(), (2, 2), ipid=rng.getrandbits(16))
+                return self._ntp_flow(host)
         domain = rng.choice(host.domains)
+        if domain == "pool.ntp.org" and kind != "dns":
+            return self._ntp_flow(host)  # the NTP pool gets DNS lookups and NTP, not TLS
         v6 = host.ip6 is not None and self.ip6[domain] is not None and rng.random() < 0.35
         client = host.ip6 if v6 else host.ip4
         server = self.ip6[domain] if v6 else self.ip4[domain]
@@ -633,17 +971,36 @@ class World:
             else:
                 client = host.ip4
                 resolver = GATEWAY_V4 if rng.random() < 0.75 else rng.choice(PUBLIC_RESOLVERS)
-            return Flow(host, self.gw_mac, client, resolver, sport, 53,
-                        self._dns(domain, qtype, dns_v6), (2, 2),
-                        extra={"id": struct.pack("!H", rng.getrandbits(16))}, ipid=ipid)
+            return Flow(
+                host,
+                self.gw_mac,
+                client,
+                resolver,
+                sport,
+                53,
+                self._dns(domain, qtype, dns_v6),
+                (2, 2),
+                extra={"id": struct.pack("!H", rng.getrandbits(16))},
+                ipid=ipid,
+            )
         if kind == "quic":
             if not (host.profile == "browser" or host.vendor == "Huawei"):
                 kind = "tls"
             else:
                 extra = {"cc": rng.randbytes(8), "cs": rng.randbytes(8)}
                 n = int(rng.paretovariate(1.2) * 5)
-                return Flow(host, self.gw_mac, client, server, sport, 443,
-                            self._quic(v6, min(n, 1500)), (2, 12), extra=extra, ipid=ipid)
+                return Flow(
+                    host,
+                    self.gw_mac,
+                    client,
+                    server,
+                    sport,
+                    443,
+                    self._quic(v6, min(n, 1500)),
+                    (2, 12),
+                    extra=extra,
+                    ipid=ipid,
+                )
         if kind == "http":
             if domain not in HTTP_PATHS:
                 domain = rng.choice(HTTP_COMMON)
@@ -651,20 +1008,60 @@ class World:
                 client, server = host.ip4, self.ip4[domain]
             big = HTTP_PATHS[domain].endswith((".deb", ".bin"))
             body = rng.choice([40, 120]) if big else rng.choice([0, 0, 0, 1, 2, 3, 12])
-            return Flow(host, self.gw_mac, client, server, sport, 80,
-                        self._http(host, domain, v6, body), (1, 6), ipid=ipid)
+            return Flow(
+                host,
+                self.gw_mac,
+                client,
+                server,
+                sport,
+                80,
+                self._http(host, domain, v6, body),
+                (1, 6),
+                ipid=ipid,
+            )
         if kind == "tls":
             rounds, seg = rng.choice([(1, 0), (1, 0), (1, 1), (2, 0), (1, 2), (3, 1)])
-            return Flow(host, self.gw_mac, client, server, sport, 443,
-                        self._tls(host, domain, v6, rounds, seg, 0, False), (1, 4), ipid=ipid)
+            return Flow(
+                host,
+                self.gw_mac,
+                client,
+                server,
+                sport,
+                443,
+                self._tls(host, domain, v6, rounds, seg, 0, False),
+                (1, 4),
+                ipid=ipid,
+            )
         if kind == "tls_medium":
-            return Flow(host, self.gw_mac, client, server, sport, 443,
-                        self._tls(host, domain, v6, rng.randrange(2, 6), 3,
-                                  rng.randrange(1, 4), False), (2, 10), ipid=ipid)
+            return Flow(
+                host,
+                self.gw_mac,
+                client,
+                server,
+                sport,
+                443,
+                self._tls(host, domain, v6, rng.randrange(2, 6), 3, rng.randrange(1, 4), False),
+                (2, 10),
+                ipid=ipid,
+            )
         upload = kind == "tls_upload" or (host.kind == "camera" and rng.random() < 0.3)
         records = int(min(rng.paretovariate(1.3) * 8, 400))
-        return Flow(host, self.gw_mac, client, server, sport, 443,
-                    self._tls(host, domain, v6, 1, 3, records, upload), (6, 40), ipid=ipid)
+        return Flow(
+            host,
+            self.gw_mac,
+            client,
+            server,
+            sport,
+            443,
+            self._tls(host, domain, v6, 1, 3, records, upload),
+            (6, 40),
+            ipid=ipid,
+        )
+
+    def _ntp_flow(self, host: Host) -> Flow:
+        server = self.ip4["pool.ntp.org"]
+        ipid = self.rng.getrandbits(16)
+        return Flow(host, self.gw_mac, host.ip4, server, 123, 123, self._ntp(), (2, 2), ipid=ipid)
 
     # Each step: (direction, template, seq, ack); direction 0 = to server, 1 = to client.
 
@@ -676,13 +1073,14 @@ class World:
 
         def answer() -> bytes:
             chain = [domain, *CNAMES.get(domain, [])]
-            rrs = [DNSRR(rrname=a, type="CNAME", rdata=b, ttl=300)
-                   for a, b in zip(chain, chain[1:])]
+            rrs = [
+                DNSRR(rrname=a, type="CNAME", rdata=b, ttl=300)
+                for a, b in zip(chain, chain[1:], strict=False)
+            ]
             addr = self.ip4[domain] if qtype == "A" else self.ip6[domain]
             if addr:
                 rrs.append(DNSRR(rrname=chain[-1], type=qtype, rdata=addr, ttl=60))
-            return bytes(DNS(id=0, qr=1, rd=1, ra=1, qd=[DNSQR(qname=domain, qtype=qtype)],
-                             an=rrs))
+            return bytes(DNS(id=0, qr=1, rd=1, ra=1, qd=[DNSQR(qname=domain, qtype=qtype)], an=rrs))
 
         key = ("udp", f"dnsr {domain} {qtype}", False, v6)
         r = t.cache.get(key) or t.udp(f"dnsr {domain} {qtype}", answer(), False, v6, DNS_ID)
@@ -709,13 +1107,16 @@ class World:
             yield 0, t.tcp("fin", b"", "FA", True, v6), c, s + 1
             yield 1, t.tcp("ack", b"", "A", False, v6), s + 1, c + 1
 
-    def _bulk(self, v6: bool, sender: int, seq: int, peer: int, segs: list[bytes],
-              names: list[str], count: int) -> Iterator:
+    def _bulk(
+        self, v6: bool, sender: int, seq: int, peer: int, segs: list[bytes], names: list[str], count: int
+    ) -> Iterator:
         """``count`` data segments cycling through ``segs``, ACKed every second segment."""
         t = self.t
         to_server = sender == 0
-        tmpls = [t.tcp(n, s, "PA" if i == len(segs) - 1 else "A", to_server, v6)
-                 for i, (n, s) in enumerate(zip(names, segs, strict=True))]
+        tmpls = [
+            t.tcp(n, s, "PA" if i == len(segs) - 1 else "A", to_server, v6)
+            for i, (n, s) in enumerate(zip(names, segs, strict=True))
+        ]
         acks = t.tcp("ack", b"", "A", not to_server, v6)
         for i in range(count):
             tm = tmpls[i % len(tmpls)]
@@ -725,16 +1126,18 @@ class World:
                 yield 1 - sender, acks, peer, seq
         return seq
 
-    def _tls(self, host: Host, domain: str, v6: bool, rounds: int, small: int, records: int,
-             upload: bool) -> Iterator:
+    def _tls(
+        self, host: Host, domain: str, v6: bool, rounds: int, small: int, records: int, upload: bool
+    ) -> Iterator:
         t, p, rng = self.t, self.p, self.rng
         c, s = rng.getrandbits(32), rng.getrandbits(32)
         yield from self._handshake(v6, c, s)
         c, s = c + 1, s + 1
         ch = t.cache.get(("tcp", f"ch {domain} {host.profile}", "PA", True, v6))
         if ch is None:
-            ch = t.tcp(f"ch {domain} {host.profile}",
-                       client_hello(domain, host.profile, self.ch_rng), "PA", True, v6)
+            ch = t.tcp(
+                f"ch {domain} {host.profile}", client_hello(domain, host.profile, self.ch_rng), "PA", True, v6
+            )
         yield 0, ch, c, s
         c += len(ch.raw) - ch.l4 - 32
         yield 1, t.tcp("ack", b"", "A", False, v6), s, c
@@ -770,15 +1173,19 @@ class World:
         c, s = rng.getrandbits(32), rng.getrandbits(32)
         yield from self._handshake(v6, c, s)
         c, s = c + 1, s + 1
-        req = (f"GET {HTTP_PATHS[domain]} HTTP/1.1\r\nHost: {domain}\r\n"
-               f"User-Agent: {host.user_agent}\r\nAccept: */*\r\n"
-               "Accept-Encoding: gzip, deflate\r\nConnection: keep-alive\r\n\r\n").encode()
+        req = (
+            f"GET {HTTP_PATHS[domain]} HTTP/1.1\r\nHost: {domain}\r\n"
+            f"User-Agent: {host.user_agent}\r\nAccept: */*\r\n"
+            "Accept-Encoding: gzip, deflate\r\nConnection: keep-alive\r\n\r\n"
+        ).encode()
         rq = t.tcp(f"http {domain} {host.user_agent}", req, "PA", True, v6)
         yield 0, rq, c, s
         c += len(req)
         yield 1, t.tcp("ack", b"", "A", False, v6), s, c
         if body_segments == 0 and HTTP_PATHS[domain] == "/generate_204":
-            head = b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nDate: Wed, 01 May 2024 08:00:00 GMT\r\n\r\n"
+            head = (
+                b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nDate: Wed, 01 May 2024 08:00:00 GMT\r\n\r\n"
+            )
             yield 1, t.tcp("http204", head, "PA", False, v6), s, c
             s += len(head)
         else:
@@ -786,9 +1193,11 @@ class World:
 
             def first(n: int) -> bytes:
                 for digits in range(1, 12):
-                    h = (f"HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: "
-                         f"application/octet-stream\r\nContent-Length: {{:0{digits}d}}\r\n"
-                         "Cache-Control: max-age=3600\r\n\r\n")
+                    h = (
+                        f"HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: "
+                        f"application/octet-stream\r\nContent-Length: {{:0{digits}d}}\r\n"
+                        "Cache-Control: max-age=3600\r\n\r\n"
+                    )
                     body0 = MSS - len(h.format(0))
                     total = body0 + n * MSS + tail
                     if len(str(total)) <= digits:
@@ -797,13 +1206,11 @@ class World:
                 raise AssertionError
 
             key = ("tcp", f"http200 {body_segments}", "A", False, v6)
-            head = t.cache[key].raw[t.cache[key].l4 + 32:] if key in t.cache else first(
-                body_segments)
+            head = t.cache[key].raw[t.cache[key].l4 + 32 :] if key in t.cache else first(body_segments)
             yield 1, t.tcp(f"http200 {body_segments}", head, "A", False, v6), s, c
             s += len(head)
             if body_segments:
-                s = yield from self._bulk(v6, 1, s, c, [p.http_body], ["httpbody"],
-                                          body_segments)
+                s = yield from self._bulk(v6, 1, s, c, [p.http_body], ["httpbody"], body_segments)
             last = p.http_body[:tail]
             yield 1, t.tcp("httptail", last, "PA", False, v6), s, c
             s += len(last)
@@ -843,11 +1250,15 @@ class Writer:
             self._put(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
         else:
             shb_body = struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)
-            self._put(struct.pack("<II", 0x0A0D0D0A, 12 + len(shb_body)) + shb_body
-                      + struct.pack("<I", 12 + len(shb_body)))
+            self._put(
+                struct.pack("<II", 0x0A0D0D0A, 12 + len(shb_body))
+                + shb_body
+                + struct.pack("<I", 12 + len(shb_body))
+            )
             idb_body = struct.pack("<HHI", 1, 0, 262144)
-            self._put(struct.pack("<II", 1, 12 + len(idb_body)) + idb_body
-                      + struct.pack("<I", 12 + len(idb_body)))
+            self._put(
+                struct.pack("<II", 1, 12 + len(idb_body)) + idb_body + struct.pack("<I", 12 + len(idb_body))
+            )
 
     def _put(self, b: bytes) -> None:
         self.buf.append(b)
@@ -865,8 +1276,15 @@ class Writer:
         self.f.close()
 
 
-def generate(path: Path, size_mb: float, seed: int, fmt: str, concurrency: int = 160,
-             stale_checksums: bool = False, gap_ms: float = 12.0) -> dict:
+def generate(
+    path: Path,
+    size_mb: float,
+    seed: int,
+    fmt: str,
+    concurrency: int = 160,
+    stale_checksums: bool = False,
+    gap_ms: float = 12.0,
+) -> dict:
     world = World(seed)
     rng = random.Random(seed + 4)
     w = Writer(path, fmt)
@@ -900,9 +1318,9 @@ def generate(path: Path, size_mb: float, seed: int, fmt: str, concurrency: int =
                 d, t, seq, ack = step
                 f = bytearray(t.raw)
                 f[0:12] = fl.macs[d]
-                f[t.a0:t.a1] = fl.addrs[d]
+                f[t.a0 : t.a1] = fl.addrs[d]
                 l4 = t.l4
-                f[l4:l4 + 4] = fl.ports[d]
+                f[l4 : l4 + 4] = fl.ports[d]
                 s = t.l4inv + fl.sum
                 if t.tcp:
                     seq &= 0xFFFFFFFF
@@ -911,7 +1329,7 @@ def generate(path: Path, size_mb: float, seed: int, fmt: str, concurrency: int =
                     s += (seq >> 16) + (seq & 0xFFFF) + (ack >> 16) + (ack & 0xFFFF)
                 for off, key, odd in t.patches:
                     e = fl.extra[key]
-                    f[off:off + len(e[0])] = e[0]
+                    f[off : off + len(e[0])] = e[0]
                     s += e[odd]
                 s = (s & 0xFFFF) + (s >> 16)
                 s = (s & 0xFFFF) + (s >> 16)
@@ -950,8 +1368,13 @@ def generate(path: Path, size_mb: float, seed: int, fmt: str, concurrency: int =
     w.buffered = written - w.size
     w.close()
     return {
-        "path": str(path), "format": fmt, "bytes": path.stat().st_size, "packets": n_packets,
-        "flows": world.flows, "hosts": len(world.hosts), "templates": world.t.built,
+        "path": str(path),
+        "format": fmt,
+        "bytes": path.stat().st_size,
+        "packets": n_packets,
+        "flows": world.flows,
+        "hosts": len(world.hosts),
+        "templates": world.t.built,
         "seconds": round(time.perf_counter() - started, 2),
         "duration_s": round((clock - START_US - seed % 1000 * 1_000_000) / 1e6, 1),
     }
@@ -959,24 +1382,37 @@ def generate(path: Path, size_mb: float, seed: int, fmt: str, concurrency: int =
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--size-mb", type=float, required=True,
-                    help="minimum size of the output in MiB (the last burst may go past it)")
+    ap.add_argument(
+        "--size-mb",
+        type=float,
+        required=True,
+        help="minimum size of the output in MiB (the last burst may go past it)",
+    )
     ap.add_argument("--output", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--format", choices=("pcap", "pcapng"), default="pcap")
-    ap.add_argument("--concurrency", type=int, default=160,
-                    help="flows in progress at any time (default 160)")
-    ap.add_argument("--gap-ms", type=float, default=12.0,
-                    help="mean time between bursts (default 12); smaller means more flows per "
-                    "second of capture, i.e. a busier network")
-    ap.add_argument("--stale-checksums", action="store_true",
-                    help="leave the template checksums in place (for testing dissectors)")
+    ap.add_argument(
+        "--concurrency", type=int, default=160, help="flows in progress at any time (default 160)"
+    )
+    ap.add_argument(
+        "--gap-ms",
+        type=float,
+        default=12.0,
+        help="mean time between bursts (default 12); smaller means more flows per "
+        "second of capture, i.e. a busier network",
+    )
+    ap.add_argument(
+        "--stale-checksums",
+        action="store_true",
+        help="leave the template checksums in place (for testing dissectors)",
+    )
     args = ap.parse_args(argv)
     if args.size_mb <= 0:
         ap.error("--size-mb must be positive")
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    info = generate(args.output, args.size_mb, args.seed, args.format, args.concurrency,
-                    args.stale_checksums, args.gap_ms)
+    info = generate(
+        args.output, args.size_mb, args.seed, args.format, args.concurrency, args.stale_checksums, args.gap_ms
+    )
     print(
         f"wrote {info['path']}: {info['bytes'] / MIB:.1f} MiB {info['format']}, "
         f"{info['packets']} packets, ~{info['flows']} flows, {info['hosts']} hosts, "

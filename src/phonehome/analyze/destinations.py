@@ -60,7 +60,7 @@ def best_name(
     """(name, how it was learnt): the flow's own SNI/Host first, then DNS answers."""
     if pair.names:
         name = sorted(pair.names.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-        return name, pair.name_kinds.get(name, "server_name")
+        return name, pair.name_kind(name)
     answers = inventory.dns.get(ip)
     if not answers:
         return None, None

@@ -8,10 +8,12 @@ the device.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from phonehome.model import DeviceID
 from phonehome.sources.interface import DnsAnswer, FlowRecord, HostSignal, Observation
@@ -45,6 +47,11 @@ def is_local_ip(ip: str, extra: tuple[ipaddress.IPv4Network | ipaddress.IPv6Netw
     return any(addr in net for net in extra) or any(addr in net for net in LOCAL_NETWORKS)
 
 
+@functools.lru_cache(maxsize=65536)
+def _is_local_cached(ip: str, extra: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    return is_local_ip(ip, extra)
+
+
 def is_unicast_ip(ip: str) -> bool:
     try:
         addr = ipaddress.ip_address(ip)
@@ -64,19 +71,77 @@ def is_randomised_mac(mac: str) -> bool:
     return bool(int(mac[:2], 16) & 0x02)
 
 
-@dataclass
 class PairTraffic:
-    """Accumulated traffic between one device and one remote address."""
+    """Accumulated traffic between one device and one remote address.
 
-    bytes_out: int = 0
-    bytes_in: int = 0
-    flows: int = 0
-    first_seen: float = float("inf")
-    last_seen: float = 0.0
-    names: Counter[str] = field(default_factory=Counter)
-    name_kinds: dict[str, str] = field(default_factory=dict)
-    applications: set[str] = field(default_factory=set)
-    ports: set[str] = field(default_factory=set)
+    There can be hundreds of thousands of these on a large capture, so the class is slotted
+    and its collections are created only when a flow has something to put in them.
+    """
+
+    __slots__ = ("bytes_out", "bytes_in", "flows", "first_seen", "last_seen", "_names", "_apps", "_ports")
+
+    def __init__(self) -> None:
+        self.bytes_out = 0
+        self.bytes_in = 0
+        self.flows = 0
+        self.first_seen = float("inf")
+        self.last_seen = 0.0
+        self._names: dict[str, list[Any]] | None = None  # name -> [count, how it was learnt]
+        self._apps: set[str] | None = None
+        self._ports: set[str] | None = None
+
+    @property
+    def names(self) -> dict[str, int]:
+        return {n: v[0] for n, v in (self._names or {}).items()}
+
+    def name_kind(self, name: str) -> str:
+        return str((self._names or {}).get(name, [0, "server_name"])[1])
+
+    @property
+    def applications(self) -> set[str]:
+        return self._apps or set()
+
+    @property
+    def ports(self) -> set[str]:
+        return self._ports or set()
+
+    def add_name(self, name: str, kind: str, count: int = 1) -> None:
+        if self._names is None:
+            self._names = {}
+        entry = self._names.get(name)
+        if entry is None:
+            if len(self._names) >= _MAX_NAMES:
+                return
+            self._names[name] = [count, kind]
+        else:
+            entry[0] += count
+
+    def add_application(self, app: str) -> None:
+        if self._apps is None:
+            self._apps = set()
+        self._apps.add(app)
+
+    def add_port(self, port: str) -> None:
+        if self._ports is None:
+            self._ports = set()
+        if len(self._ports) < _MAX_NAMES * 4:
+            self._ports.add(port)
+
+    def merge(self, other: PairTraffic, outbound: bool) -> None:
+        """Add ``other`` seen from the device's side (``outbound``: the device started it)."""
+        sent, received = (other.bytes_out, other.bytes_in) if outbound else (other.bytes_in, other.bytes_out)
+        self.bytes_out += sent
+        self.bytes_in += received
+        self.flows += other.flows
+        self.first_seen = min(self.first_seen, other.first_seen)
+        self.last_seen = max(self.last_seen, other.last_seen)
+        for name, (count, kind) in (other._names or {}).items():
+            self.add_name(name, kind, count)
+        for app in other._apps or ():
+            self.add_application(app)
+        if outbound:
+            for port in other._ports or ():
+                self.add_port(port)
 
 
 @dataclass
@@ -121,15 +186,9 @@ class InventoryBuilder:
         self._dns: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self._mac_remote_ips: dict[str, set[str]] = defaultdict(set)
         self._gateway_macs: set[str] = set()
-        self._local_cache: dict[str, bool] = {}
 
     def _local(self, ip: str) -> bool:
-        hit = self._local_cache.get(ip)
-        if hit is None:
-            hit = is_local_ip(ip, self._local_nets)
-            if len(self._local_cache) < 1_000_000:
-                self._local_cache[ip] = hit
-        return hit
+        return _is_local_cached(ip, self._local_nets)
 
     def add(self, item: Observation) -> None:
         if isinstance(item, FlowRecord):
@@ -153,14 +212,12 @@ class InventoryBuilder:
         agg.first_seen = min(agg.first_seen, f.first_seen)
         agg.last_seen = max(agg.last_seen, f.last_seen)
         proto = {6: "tcp", 17: "udp"}.get(f.protocol, str(f.protocol))
-        agg.ports.add(f"{proto}/{f.dst_port}")
+        agg.add_port(f"{proto}/{f.dst_port}")
         if f.application:
-            agg.applications.add(f.application)
+            agg.add_application(f.application)
         service = f.dst_port in _SERVICE_PORTS or f.src_port in _SERVICE_PORTS
-        if f.server_name and not service and len(agg.names) < _MAX_NAMES:
-            name = f.server_name.lower().rstrip(".")
-            agg.names[name] += 1
-            agg.name_kinds.setdefault(name, _name_kind(f))
+        if f.server_name and not service:
+            agg.add_name(f.server_name.lower().rstrip("."), _name_kind(f))
         # DHCP names come from the side pass: the meter merges every client's 0.0.0.0 -> broadcast
         # request into one flow, so its hostname would be pinned on the first client only.
         if f.user_agent:
@@ -266,20 +323,10 @@ class InventoryBuilder:
         pair = traffic.get((draft.id, remote_ip))
         if pair is None:
             pair = traffic[(draft.id, remote_ip)] = PairTraffic()
-        sent, received = (agg.bytes_out, agg.bytes_in) if outbound else (agg.bytes_in, agg.bytes_out)
-        pair.bytes_out += sent
-        pair.bytes_in += received
-        draft.bytes_out += sent
-        draft.bytes_in += received
-        pair.flows += agg.flows
-        pair.first_seen = min(pair.first_seen, agg.first_seen)
-        pair.last_seen = max(pair.last_seen, agg.last_seen)
-        pair.names.update(agg.names)
-        for name, kind in agg.name_kinds.items():
-            pair.name_kinds.setdefault(name, kind)
-        pair.applications |= agg.applications
-        if outbound:
-            pair.ports |= agg.ports
+        before_out, before_in = pair.bytes_out, pair.bytes_in
+        pair.merge(agg, outbound)
+        draft.bytes_out += pair.bytes_out - before_out
+        draft.bytes_in += pair.bytes_in - before_in
 
     def _attach_signals(self, devices: dict[DeviceID, DeviceDraft], ip_owner: dict[str, DeviceID]) -> None:
         def owner(mac: str | None, ip: str | None) -> DeviceDraft | None:
