@@ -164,11 +164,14 @@ class InputSummary:
 
     path: str
     kind: str
-    """Detected kind: ``pcap``, ``pcapng`` (``+gzip`` when compressed)."""
+    """Detected kind: ``pcap``, ``pcapng`` (``+gzip`` when compressed), ``nmap-xml``, ``zeek-conn``, ..."""
     packets: int
+    """Packets read from a capture; records (hosts, log lines, rows) read from any other input."""
     sha256: str
     errors: tuple[str, ...] = ()
     """Problems that did not stop the audit, e.g. a truncated capture."""
+    skipped: int = 0
+    """Records that could not be parsed and were left out (garbage lines, bad rows)."""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phonehome.model import DeviceID
-from phonehome.sources.interface import DnsAnswer, FlowRecord, HostSignal, Observation
+from phonehome.sources.interface import (
+    DnsAnswer,
+    FlowRecord,
+    HostSighting,
+    HostSignal,
+    Observation,
+    ServerName,
+)
 
 _SERVICE_PORTS = frozenset({53, 67, 68, 137, 138, 5353, 5355, 1900})
 """Ports whose flow 'server name' is a query or a client name, not the endpoint's own name."""
@@ -183,6 +190,8 @@ class InventoryBuilder:
         self._apps: dict[tuple[str | None, str], set[tuple[str, str]]] = defaultdict(set)
         self._served: dict[tuple[str | None, str], set[tuple[str, str]]] = defaultdict(set)
         self._signals: list[HostSignal] = []
+        self._sightings: list[HostSighting] = []
+        self._server_names: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
         self._dns: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self._mac_remote_ips: dict[str, set[str]] = defaultdict(set)
         self._gateway_macs: set[str] = set()
@@ -197,8 +206,12 @@ class InventoryBuilder:
             names = self._dns[item.address][item.client_ip]
             if len(names) < _MAX_NAMES:
                 names.add(item.name)
-        else:
+        elif isinstance(item, HostSignal):
             self._signals.append(item)
+        elif isinstance(item, HostSighting):
+            self._sightings.append(item)
+        elif isinstance(item, ServerName):
+            self._server_names[(item.client_ip, item.server_ip)].add((item.name.lower().rstrip("."), item.kind))
 
     def _add_flow(self, f: FlowRecord) -> None:
         key = (f.src_mac, f.src_ip, f.dst_mac, f.dst_ip)

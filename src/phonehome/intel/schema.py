@@ -139,17 +139,47 @@ class DomainFile(_Strict):
 
 
 EvidenceKind = Literal[
-    "dhcp_vendor_class",
-    "dhcp_hostname",
-    "hostname",
+    # DHCP (captures, Zeek dhcp.log, lease files)
+    "dhcp_vendor_class",  # option 60
+    "dhcp_prl",  # option 55 parameter request list, comma-separated decimal codes: "1,3,6,15,119"
+    "dhcp_hostname",  # option 12
+    "hostname",  # any other host name: PTR, lease client name, register name
+    # multicast discovery (captures)
     "mdns_name",
     "mdns_service",
+    "mdns_txt",  # one TXT record string, "key=value"
     "ssdp_server",
     "ssdp_model",
+    "upnp_manufacturer",  # UPnP device description <manufacturer>
+    "upnp_model",  # UPnP <modelName> (with <modelNumber> appended after a space when present)
+    "onvif_manufacturer",  # ONVIF GetDeviceInformation or WS-Discovery scope name/
+    "onvif_model",  # ONVIF model or WS-Discovery scope hardware/
+    "onvif_firmware",
+    "sadp",  # Hikvision SADP reply: "DeviceType=...;DeviceDescription=...;SoftwareVersion=..."
+    "dahua_discovery",  # Dahua DHIP discovery reply: "DeviceType=...;SerialNo=...;Version=..."
+    # application banners (captures, nmap scripts, Zeek software.log)
     "user_agent",
-    "http_server",
+    "http_server",  # HTTP Server header
+    "http_realm",  # WWW-Authenticate realm
+    "http_title",  # HTML <title>
+    "favicon_md5",  # MD5 of /favicon.ico, hex (as nmap's http-favicon computes it)
+    "rtsp_server",  # RTSP Server header
+    "tls_subject",  # certificate subject, RFC 4514 order as nmap/Zeek print it
+    "tls_issuer",
+    "ssh_banner",  # SSH identification string, e.g. "SSH-2.0-dropbear_2019.78"
+    "telnet_banner",
+    "ftp_banner",
+    "nmap_service",  # nmap -sV: "product version (extrainfo)" plus " devicetype=..." when given
+    "nmap_os",  # nmap -O osmatch name
+    # asset registers (CSV/XLSX)
+    "asset_vendor",
+    "asset_model",
+    "asset_type",
+    "asset_firmware",
+    # flow meter
     "ndpi_application",  # nDPI application of flows the device started
     "ndpi_served",  # nDPI application of flows the device answered (it runs that service)
+    "tls_ja4",
 ]
 
 

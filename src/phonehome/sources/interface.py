@@ -68,12 +68,52 @@ class HostSignal:
     mac: str | None
     ip: str | None
     kind: str
-    """Evidence kind: ``dhcp_vendor_class``, ``dhcp_hostname``, ``mdns_name``, ``ssdp_server``, ..."""
+    """Evidence kind: ``dhcp_vendor_class``, ``dhcp_hostname``, ``mdns_name``, ``ssdp_server``, ...
+
+    The full vocabulary is ``phonehome.intel.schema.EvidenceKind`` plus a few kinds that carry
+    no identity (``arp``, ``dhcp_lease``, ``dhcp_server``, ``open_port``, ``switch_port``).
+    """
     value: str
     source: str
 
 
-Observation = FlowRecord | DnsAnswer | HostSignal
+@dataclass(frozen=True, slots=True)
+class HostSighting:
+    """A host some record says exists, with the addresses it had then.
+
+    ARP and neighbour tables, DHCP leases, nmap hosts, switch MAC tables and asset registers all
+    say "this MAC had this IP" (or only one of the two, or only a name). The inventory merges
+    sightings with flows: by MAC, then by IP within the sighting's time window, then by name.
+    """
+
+    mac: str | None
+    """Lower-case colon-separated MAC, when the record has one."""
+    ip: str | None
+    kind: str
+    """What recorded it: ``arp``, ``dhcp_lease``, ``nmap``, ``mac_table``, ``asset_register``, ``zeek``."""
+    source: str
+    first_seen: float | None = None
+    """Unix seconds from which the record holds (lease start, scan start), if known."""
+    last_seen: float | None = None
+    """Unix seconds until which it holds (lease end, scan end), if known."""
+    hostname: str | None = None
+    """A name the record gives the host (lease client name, nmap PTR, register name)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerName:
+    """A name a client used for a server, learnt outside the flow meter (Zeek ssl/http logs)."""
+
+    client_ip: str
+    server_ip: str
+    name: str
+    kind: str
+    """``tls_sni`` or ``http_host``."""
+    time: float
+    source: str
+
+
+Observation = FlowRecord | DnsAnswer | HostSignal | HostSighting | ServerName
 Item = Observation | InputSummary
 
 
