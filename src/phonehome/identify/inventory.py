@@ -59,7 +59,9 @@ def _is_local_cached(ip: str, extra: tuple[ipaddress.IPv4Network | ipaddress.IPv
     return is_local_ip(ip, extra)
 
 
+@functools.lru_cache(maxsize=65536)
 def is_unicast_ip(ip: str) -> bool:
+    """Neither multicast, broadcast, unspecified nor loopback (cached: asked for every flow end)."""
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:
@@ -163,6 +165,89 @@ class DeviceDraft:
     bytes_out: int = 0
     bytes_in: int = 0
     sources: set[str] = field(default_factory=set)
+    address_sources: dict[str, set[str]] = field(default_factory=dict)
+    """IP or MAC -> the inputs that put it on this device."""
+    first_seen: float = float("inf")
+    last_seen: float = 0.0
+
+    def add_ip(self, ip: str, source: str) -> None:
+        if ip in self.ips or len(self.ips) < _MAX_IPS:
+            self.ips.add(ip)
+            self.note_address(ip, source)
+
+    def note_address(self, address: str, source: str) -> None:
+        sources = self.address_sources.setdefault(address, set())
+        if len(sources) < _MAX_NAMES:
+            sources.add(source)
+
+    def seen(self, first: float | None, last: float | None) -> None:
+        if first is not None:
+            self.first_seen = min(self.first_seen, first)
+        if last is not None:
+            self.last_seen = max(self.last_seen, last)
+
+    def absorb(self, other: DeviceDraft) -> None:
+        """Take over everything ``other`` recorded (it was the same host seen without its MAC)."""
+        for ip in other.ips:
+            for source in other.address_sources.get(ip, ()):
+                self.add_ip(ip, source)
+        self.signals.extend(other.signals)
+        self.roles |= other.roles
+        self.bytes_out += other.bytes_out
+        self.bytes_in += other.bytes_in
+        self.sources |= other.sources
+        self.seen(other.first_seen if other.first_seen != float("inf") else None, other.last_seen or None)
+
+
+@dataclass(frozen=True)
+class _Binding:
+    mac: str
+    first: float
+    last: float
+    source: str
+
+
+class AddressBook:
+    """Which MAC held which IP when, from ARP tables, leases, scans and registers.
+
+    An IP reused over time (DHCP) maps to several MACs; a lookup picks the holder whose window
+    overlaps the asked-for time the most, and gives up when the records cannot tell.
+    """
+
+    def __init__(self) -> None:
+        self._by_ip: dict[str, list[_Binding]] = defaultdict(list)
+
+    def add(self, ip: str, mac: str, first: float | None, last: float | None, source: str) -> None:
+        bindings = self._by_ip[ip]
+        lo = first if first is not None else float("-inf")
+        hi = last if last is not None else float("inf")
+        for i, b in enumerate(bindings):
+            if b.mac == mac:
+                bindings[i] = _Binding(mac, min(b.first, lo), max(b.last, hi), b.source)
+                return
+        if len(bindings) < _MAX_IPS:
+            bindings.append(_Binding(mac, lo, hi, source))
+
+    def __bool__(self) -> bool:
+        return bool(self._by_ip)
+
+    def mac_for(self, ip: str, first: float, last: float) -> str | None:
+        bindings = self._by_ip.get(ip)
+        if not bindings:
+            return None
+        if len(bindings) == 1:
+            return bindings[0].mac
+        scored = []
+        for b in bindings:
+            overlap = min(b.last, last) - max(b.first, first)
+            if overlap >= 0:
+                scored.append((overlap, b.mac))
+        if not scored:
+            return None
+        scored.sort(reverse=True)
+        if len(scored) > 1 and scored[0][0] == scored[1][0]:
+            return None  # the records cannot tell which host held the address then
+        return scored[0][1]
 
 
 @dataclass
@@ -191,10 +276,12 @@ class InventoryBuilder:
         self._served: dict[tuple[str | None, str], set[tuple[str, str]]] = defaultdict(set)
         self._signals: list[HostSignal] = []
         self._sightings: list[HostSighting] = []
-        self._server_names: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+        self._server_names: dict[tuple[str, str], PairTraffic] = {}
         self._dns: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self._mac_remote_ips: dict[str, set[str]] = defaultdict(set)
         self._gateway_macs: set[str] = set()
+        self._sighted_ips: set[str] = set()
+        """IPs an inventory record (scan, lease, register) names as a host, local or not."""
 
     def _local(self, ip: str) -> bool:
         return _is_local_cached(ip, self._local_nets)
@@ -210,8 +297,10 @@ class InventoryBuilder:
             self._signals.append(item)
         elif isinstance(item, HostSighting):
             self._sightings.append(item)
+            if item.ip and not item.mac:
+                self._sighted_ips.add(item.ip)
         elif isinstance(item, ServerName):
-            self._server_names[(item.client_ip, item.server_ip)].add((item.name.lower().rstrip("."), item.kind))
+            self._add_server_name(item)
 
     def _add_flow(self, f: FlowRecord) -> None:
         key = (f.src_mac, f.src_ip, f.dst_mac, f.dst_ip)
@@ -259,6 +348,18 @@ class InventoryBuilder:
                 if len(ips) < _ROUTER_MIN_REMOTE_IPS:
                     ips.add(ip)
 
+    def _add_server_name(self, item: ServerName) -> None:
+        """Each log line that names a server is one connection, counted when no flow covers it."""
+        key = (item.client_ip, item.server_ip)
+        agg = self._server_names.get(key)
+        if agg is None:
+            agg = self._server_names[key] = PairTraffic()
+        agg.flows += 1
+        agg.first_seen = min(agg.first_seen, item.time)
+        agg.last_seen = max(agg.last_seen, item.time)
+        if item.name:
+            agg.add_name(item.name.lower().rstrip("."), item.kind)
+
     def _is_gateway(self, mac: str | None) -> bool:
         if not mac:
             return False
@@ -270,6 +371,8 @@ class InventoryBuilder:
             return None
         if not is_unicast_ip(ip) and ip != "0.0.0.0":
             return None
+        if mac is None and ip in self._sighted_ips:
+            return DeviceID(f"ip:{ip}")
         if mac and not self._is_gateway(mac):
             return DeviceID(f"mac:{mac}")
         if self._local(ip) and ip != "0.0.0.0":
@@ -296,9 +399,10 @@ class InventoryBuilder:
                     continue
                 draft = device(dev_id, mac)
                 draft.sources.add(source)
+                draft.seen(agg.first_seen, agg.last_seen)
                 if ip != "0.0.0.0" and is_unicast_ip(ip) and len(draft.ips) < _MAX_IPS:
                     if self._local(ip) or not self._is_gateway(mac):
-                        draft.ips.add(ip)
+                        draft.add_ip(ip, source)
                         ip_owner.setdefault(ip, dev_id)
             if src_dev and dst_dev:
                 continue  # local traffic: not a destination
@@ -311,7 +415,7 @@ class InventoryBuilder:
                 # is treated as the device.
                 dev_id = DeviceID(f"mac:{src_mac}") if src_mac else DeviceID(f"ip:{src_ip}")
                 draft = device(dev_id, src_mac)
-                draft.ips.add(src_ip)
+                draft.add_ip(src_ip, source)
                 draft.sources.add(source)
                 self._add_pair(traffic, draft, dst_ip, agg, outbound=True)
 
@@ -319,11 +423,114 @@ class InventoryBuilder:
             if is_unicast_mac(mac):
                 draft = device(DeviceID(f"mac:{mac}"), mac)
                 draft.roles.add("gateway")
+        book = self._attach_sightings(devices, ip_owner)
+        self._attach_server_names(devices, traffic, ip_owner)
+        self._attach_signals(devices, ip_owner)
+        if book:
+            self._merge_by_address(devices, traffic, ip_owner, book)
+        self._merge_by_hostname(devices, traffic)
         for draft in devices.values():
             if draft.mac and is_randomised_mac(draft.mac):
                 draft.roles.add("randomised-mac")
-        self._attach_signals(devices, ip_owner)
+            if draft.mac:
+                for source in draft.sources:
+                    draft.note_address(draft.mac, source)
         return Inventory(devices=devices, traffic=traffic, dns=self._dns)
+
+    def _attach_sightings(
+        self, devices: dict[DeviceID, DeviceDraft], ip_owner: dict[str, DeviceID]
+    ) -> AddressBook:
+        """Hosts that inventory records name, and the MAC<->IP bindings they state."""
+        book = AddressBook()
+        for s in self._sightings:
+            mac = s.mac if s.mac and is_unicast_mac(s.mac) else None
+            if mac is None and s.mac:
+                continue  # a multicast or broadcast entry names no host
+            if mac and s.ip and is_unicast_ip(s.ip):
+                book.add(s.ip, mac, s.first_seen, s.last_seen, s.source)
+            if mac:
+                dev_id = DeviceID(f"mac:{mac}")
+            elif s.ip and is_unicast_ip(s.ip):
+                dev_id = ip_owner.get(s.ip) or DeviceID(f"ip:{s.ip}")
+            elif s.hostname:
+                dev_id = DeviceID(f"name:{s.hostname.lower()}")
+            else:
+                continue
+            draft = devices.get(dev_id)
+            if draft is None:
+                draft = devices[dev_id] = DeviceDraft(id=dev_id, mac=mac)
+            draft.sources.add(s.source)
+            draft.seen(s.first_seen, s.last_seen)
+            if s.ip and is_unicast_ip(s.ip):
+                draft.add_ip(s.ip, s.source)
+                ip_owner.setdefault(s.ip, dev_id)
+            if s.hostname:
+                draft.signals.append(HostSignal(mac, s.ip, "hostname", s.hostname, s.source))
+        return book
+
+    def _attach_server_names(
+        self,
+        devices: dict[DeviceID, DeviceDraft],
+        traffic: dict[tuple[DeviceID, str], PairTraffic],
+        ip_owner: dict[str, DeviceID],
+    ) -> None:
+        for (client_ip, server_ip), named in self._server_names.items():
+            dev_id = ip_owner.get(client_ip)
+            if dev_id is None:
+                if not (self._local(client_ip) and is_unicast_ip(client_ip)):
+                    continue
+                dev_id = DeviceID(f"ip:{client_ip}")
+                draft = devices.setdefault(dev_id, DeviceDraft(id=dev_id, mac=None))
+                draft.add_ip(client_ip, "server-name log")
+                ip_owner[client_ip] = dev_id
+            pair = traffic.get((dev_id, server_ip))
+            if pair is None:
+                traffic[(dev_id, server_ip)] = named
+            else:
+                for name, kind in ((n, named.name_kind(n)) for n in named.names):
+                    pair.add_name(name, kind, named.names[name])
+
+    def _merge_by_address(
+        self,
+        devices: dict[DeviceID, DeviceDraft],
+        traffic: dict[tuple[DeviceID, str], PairTraffic],
+        ip_owner: dict[str, DeviceID],
+        book: AddressBook,
+    ) -> None:
+        """A host seen only by IP becomes the MAC device that held that IP at the time."""
+        index = _TrafficIndex(traffic)
+        for dev_id in sorted(d for d in devices if d.startswith("ip:")):
+            draft = devices[dev_id]
+            first, last = draft.first_seen, draft.last_seen
+            if first == float("inf"):
+                first, last = float("-inf"), float("inf")
+            mac = book.mac_for(dev_id[3:], first, last)
+            if mac is None:
+                continue
+            target_id = DeviceID(f"mac:{mac}")
+            target = devices.get(target_id)
+            if target is None:
+                target = devices[target_id] = DeviceDraft(id=target_id, mac=mac)
+            index.merge(devices, dev_id, target)
+            ip_owner[dev_id[3:]] = target_id
+
+    @staticmethod
+    def _merge_by_hostname(
+        devices: dict[DeviceID, DeviceDraft], traffic: dict[tuple[DeviceID, str], PairTraffic]
+    ) -> None:
+        """A host known only by IP or name joins the one MAC-identified host with the same name."""
+        by_name: dict[str, set[DeviceID]] = defaultdict(set)
+        for draft in devices.values():
+            if draft.mac:
+                for name in _host_names(draft):
+                    by_name[name].add(draft.id)
+        index: _TrafficIndex | None = None
+        for dev_id in sorted(d for d in devices if not d.startswith("mac:")):
+            draft = devices[dev_id]
+            candidates = set().union(*(by_name.get(n, set()) for n in _host_names(draft)))
+            if len(candidates) == 1:
+                index = index or _TrafficIndex(traffic)
+                index.merge(devices, dev_id, devices[candidates.pop()])
 
     @staticmethod
     def _add_pair(
@@ -359,8 +566,8 @@ class InventoryBuilder:
             draft = owner(signal.mac, signal.ip)
             if draft is None:
                 continue
-            if signal.ip and self._local(signal.ip) and len(draft.ips) < _MAX_IPS:
-                draft.ips.add(signal.ip)
+            if signal.ip and self._local(signal.ip):
+                draft.add_ip(signal.ip, signal.source)
             if signal.kind == "dhcp_server":
                 draft.roles.add("dhcp-server")
             draft.signals.append(signal)
@@ -378,6 +585,40 @@ class InventoryBuilder:
                     continue
                 for value, source in sorted(values):
                     draft.signals.append(HostSignal(mac, ip, kind, value, source))
+
+
+_NAME_KINDS = frozenset({"hostname", "dhcp_hostname", "mdns_name"})
+
+
+def _host_names(draft: DeviceDraft) -> set[str]:
+    """Short names a host goes by: lower-case, without domain suffix."""
+    return {s.value.lower().split(".")[0] for s in draft.signals if s.kind in _NAME_KINDS and s.value}
+
+
+class _TrafficIndex:
+    """Remote addresses per device, so folding one device into another touches only its pairs."""
+
+    def __init__(self, traffic: dict[tuple[DeviceID, str], PairTraffic]) -> None:
+        self._traffic = traffic
+        self._remotes: dict[DeviceID, list[str]] = defaultdict(list)
+        for dev_id, remote in traffic:
+            self._remotes[dev_id].append(remote)
+
+    def merge(self, devices: dict[DeviceID, DeviceDraft], old_id: DeviceID, target: DeviceDraft) -> None:
+        """Fold device ``old_id`` into ``target``; byte totals are recomputed from the pairs."""
+        old = devices.pop(old_id)
+        old.bytes_out = old.bytes_in = 0
+        target.absorb(old)
+        for remote in self._remotes.pop(old_id, []):
+            pair = self._traffic.pop((old_id, remote))
+            existing = self._traffic.get((target.id, remote))
+            if existing is None:
+                self._traffic[(target.id, remote)] = pair
+                self._remotes[target.id].append(remote)
+            else:
+                existing.merge(pair, outbound=True)
+            target.bytes_out += pair.bytes_out
+            target.bytes_in += pair.bytes_in
 
 
 def _name_kind(f: FlowRecord) -> str:

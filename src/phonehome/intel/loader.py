@@ -30,6 +30,9 @@ from phonehome.intel.schema import (
     SignatureFile,
 )
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml when present: the intel files load several times faster."""
+
 _M = TypeVar("_M", bound=BaseModel)
 COVERING_RELATIONS = frozenset({"subsidiary", "affiliate", "brand", "oem"})
 """Relations through which equipment counts as produced by the parent entity."""
@@ -131,7 +134,7 @@ def _covers(rel: Relation) -> bool:
 
 def _load(path: Path, model: type[_M]) -> _M:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except OSError as e:
         raise IntelError(f"{path}: cannot read ({e.strerror or e})") from e
     except yaml.YAMLError as e:
