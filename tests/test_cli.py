@@ -17,6 +17,7 @@ from scapy.packet import Raw
 from scapy.utils import wrpcap
 
 from phonehome import exitcodes
+from phonehome.model import SCHEMA_VERSION
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -56,7 +57,7 @@ def test_audit_json_and_saved_workspace(capture: Path, tmp_path: Path) -> None:
     result = run("audit", str(capture), "-w", str(ws), "-f", "json", "--fail-on", "never")
     assert result.returncode == exitcodes.OK, result.stderr
     doc = json.loads(result.stdout)
-    assert doc["schema_version"] == "1.0"
+    assert doc["schema_version"] == SCHEMA_VERSION == "1.1"
     assert doc["inputs"][0]["packets"] == 3
     device = next(d for d in doc["devices"] if d["id"] == "mac:00:1b:21:0a:0b:0c")
     assert device["ips"] == ["192.168.1.10"]

@@ -16,7 +16,7 @@ DeviceID = NewType("DeviceID", str)
 RuleID = NewType("RuleID", str)
 """Stable policy rule identifier, such as ``PH-FCC-001``."""
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 """Version of the JSON report and the stored audit; bump on incompatible change."""
 
 
@@ -56,6 +56,19 @@ class Evidence:
     """The input file (and, where useful, the packet or flow) the fact came from."""
     detail: str = ""
     """How phonehome read the fact: the intel entry or rule it matched, if any."""
+    supports: str = ""
+    """What the fact argues for in an attribution (``vendor=hikvision``, ``type=camera``), if anything."""
+    weight: float = 0.0
+    """How strongly it argues (0..1); facts that argue for nothing weigh 0."""
+
+
+@dataclass(frozen=True, order=True)
+class Candidate:
+    """A vendor some evidence supports, with the combined strength of that evidence."""
+
+    vendor: str
+    """Entity id, or ``oui:<IEEE registrant>`` for a registrant the intel data does not map."""
+    confidence: float
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,12 @@ class Attribution:
     """0..1: how strongly the evidence supports ``vendor``."""
     evidence: tuple[Evidence, ...] = ()
     """Every fact considered, including those that disagree with the verdict."""
+    model: str | None = None
+    """Model as the evidence states it (``DS-2CD2142FWD-I``)."""
+    firmware: str | None = None
+    """Firmware or software version as the evidence states it."""
+    alternatives: tuple[Candidate, ...] = ()
+    """Other vendors the evidence supports, strongest first: conflicts are shown, not dropped."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +110,10 @@ class Device:
     """Observed roles: ``gateway`` (next hop of others' traffic), ``randomised-mac``."""
     oui_vendor: str | None = None
     """IEEE registrant of the MAC's OUI, as registered (None for randomised or unknown MACs)."""
+    addresses: tuple[Evidence, ...] = ()
+    """Each MAC and IP with the input that reported it (kind ``mac`` or ``ip``)."""
+    sources: tuple[str, ...] = ()
+    """Every input that mentions the device."""
 
 
 @dataclass(frozen=True)

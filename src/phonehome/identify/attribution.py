@@ -7,6 +7,7 @@ list, so a reader sees the disagreement.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import defaultdict
 from collections.abc import Iterable
@@ -16,7 +17,7 @@ import netaddr
 
 from phonehome.identify.inventory import DeviceDraft, is_randomised_mac
 from phonehome.intel.loader import Intel
-from phonehome.model import Attribution, Destination, Device, Evidence
+from phonehome.model import Attribution, Candidate, Destination, Device, Evidence
 
 OUI_CERTAINTY = 0.6
 """An OUI names the network interface's maker, which for modules and OEM kit is not the brand."""
@@ -50,6 +51,20 @@ class _Vote:
     brand: str | None
     certainty: float
     evidence: Evidence
+    model: str | None = None
+    firmware: str | None = None
+
+    def weighed(self) -> _Vote:
+        """The vote with its evidence saying what it argues for and how strongly."""
+        claims = [
+            f"vendor={self.vendor}" if self.vendor else "",
+            f"type={self.device_type}" if self.device_type else "",
+        ]
+        supports = ", ".join(c for c in claims if c)
+        if not supports or self.certainty == 0.0:
+            return self
+        evidence = dataclasses.replace(self.evidence, supports=supports, weight=round(self.certainty, 3))
+        return dataclasses.replace(self, evidence=evidence)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -78,8 +93,19 @@ class Attributor:
     def attribute(self, draft: DeviceDraft, destinations: list[Destination]) -> Device:
         votes = [*self._oui_votes(draft), *self._signal_votes(draft), *self._role_votes(draft)]
         votes += self._cloud_votes(draft, destinations)
-        attribution = self._decide(votes)
+        attribution = self._decide([v.weighed() for v in votes])
         hostnames = sorted({s.value for s in draft.signals if s.kind in _HOSTNAME_KINDS and s.value})
+        addresses = tuple(
+            sorted(
+                Evidence(
+                    "mac" if ":" in address and len(address) == 17 and "." not in address else "ip",
+                    address,
+                    src,
+                )
+                for address, sources in draft.address_sources.items()
+                for src in sources
+            )
+        )
         return Device(
             id=draft.id,
             mac=draft.mac,
@@ -90,6 +116,8 @@ class Attributor:
             bytes_in=draft.bytes_in,
             roles=tuple(sorted(draft.roles)),
             oui_vendor=_registrant(draft.mac),
+            addresses=addresses,
+            sources=tuple(sorted(draft.sources)),
         )
 
     def _oui_votes(self, draft: DeviceDraft) -> list[_Vote]:
@@ -130,8 +158,10 @@ class Attributor:
             matched = False
             for compiled in self._intel.signatures:
                 sig = compiled.signature
-                if sig.kind in kinds and compiled.regex.search(signal.value):
+                found = compiled.regex.search(signal.value) if sig.kind in kinds else None
+                if found:
                     matched = True
+                    groups = found.groupdict()
                     what = ", ".join(
                         f"{k}={v}"
                         for k, v in (
@@ -148,6 +178,8 @@ class Attributor:
                             sig.brand,
                             sig.certainty,
                             Evidence(signal.kind, signal.value, signal.source, f"{sig.id}: {what}"),
+                            model=groups.get("model"),
+                            firmware=groups.get("firmware"),
                         )
                     )
             if not matched:
@@ -194,11 +226,18 @@ class Attributor:
                 by_type[v.device_type].append(v.certainty)
             if v.brand:
                 by_brand[v.brand].append(v.certainty)
-        vendor, confidence = _best(by_vendor)
+        ranked = _ranked(by_vendor)
+        vendor, confidence = ranked[0] if ranked else (None, 0.0)
+        alternatives = tuple(Candidate(k, round(c, 3)) for k, c in ranked[1:] if c > 0)
         if vendor and vendor.startswith(_UNMAPPED):
+            alternatives = (Candidate(vendor, round(confidence, 3)), *alternatives)
             vendor, confidence = None, 0.0
         device_type, _ = _best(by_type)
         brand, _ = _best(by_brand)
+        # Model and firmware only from evidence that agrees with the verdict (or names no vendor).
+        agreeing = [v for v in votes if v.vendor in (None, vendor)]
+        model = _strongest(agreeing, "model")
+        firmware = _strongest(agreeing, "firmware")
         extra: list[Evidence] = []
         if vendor and device_type is None:
             products = self._intel.entities[vendor].products if vendor in self._intel.entities else []
@@ -209,7 +248,30 @@ class Attributor:
         if vendor and brand is None:
             brand = self._intel.name(vendor)
         evidence = tuple(sorted({v.evidence for v in votes} | set(extra)))
-        return Attribution(vendor, brand, device_type, round(confidence, 3), evidence)
+        return Attribution(
+            vendor,
+            brand,
+            device_type,
+            round(confidence, 3),
+            evidence,
+            model=model,
+            firmware=firmware,
+            alternatives=alternatives,
+        )
+
+
+def _strongest(votes: list[_Vote], attribute: str) -> str | None:
+    values = sorted(
+        ((v.certainty, str(getattr(v, attribute))) for v in votes if getattr(v, attribute)),
+        key=lambda t: (-t[0], t[1]),
+    )
+    return values[0][1].strip() if values else None
+
+
+def _ranked(scores: dict[str, list[float]]) -> list[tuple[str, float]]:
+    return [
+        (k, c) for c, k in sorted(((_combine(v), k) for k, v in scores.items()), key=lambda t: (-t[0], t[1]))
+    ]
 
 
 def _best(scores: dict[str, list[float]]) -> tuple[str | None, float]:

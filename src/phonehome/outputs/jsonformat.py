@@ -17,8 +17,15 @@ def _time(seconds: float) -> str:
     return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def _evidence(items: tuple[Evidence, ...]) -> list[dict[str, str]]:
-    return [{"kind": e.kind, "value": e.value, "source": e.source, "detail": e.detail} for e in items]
+def _evidence(items: tuple[Evidence, ...]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for e in items:
+        item: dict[str, Any] = {"kind": e.kind, "value": e.value, "source": e.source, "detail": e.detail}
+        if e.supports:
+            item["supports"] = e.supports
+            item["weight"] = round(e.weight, 3)
+        out.append(item)
+    return out
 
 
 def _device(device: Device, names: dict[str, str]) -> dict[str, Any]:
@@ -32,9 +39,21 @@ def _device(device: Device, names: dict[str, str]) -> dict[str, Any]:
         "vendor_id": a.vendor,
         "brand": a.brand,
         "oui_vendor": device.oui_vendor,
+        "model": a.model,
+        "firmware": a.firmware,
         "device_type": a.device_type,
         "confidence": round(a.confidence, 3),
+        "alternatives": [
+            {
+                "vendor": names.get(c.vendor, c.vendor),
+                "vendor_id": c.vendor,
+                "confidence": round(c.confidence, 3),
+            }
+            for c in a.alternatives
+        ],
         "roles": list(device.roles),
+        "sources": list(device.sources),
+        "addresses": _evidence(device.addresses),
         "evidence": _evidence(a.evidence),
         "bytes_out": device.bytes_out,
         "bytes_in": device.bytes_in,
@@ -91,6 +110,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
                 "path": i.path,
                 "kind": i.kind,
                 "packets": i.packets,
+                "skipped": i.skipped,
                 "sha256": i.sha256,
                 "errors": list(i.errors),
             }

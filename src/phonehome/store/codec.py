@@ -13,6 +13,7 @@ from typing import Any
 from phonehome.model import (
     SCHEMA_VERSION,
     Attribution,
+    Candidate,
     Destination,
     Device,
     DeviceID,
@@ -27,8 +28,19 @@ from phonehome.model import (
     Traffic,
 )
 
-MIGRATIONS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
-"""``from_version -> (to_version, upgrade)``; empty until the first incompatible change."""
+
+def _from_1_0(state: dict[str, Any]) -> dict[str, Any]:
+    """1.0 -> 1.1: devices gained model, firmware, alternatives, addresses and sources."""
+    for device in state.get("devices", []):
+        device.setdefault("addresses", [])
+        device.setdefault("sources", [])
+        device.get("attribution", {}).setdefault("alternatives", [])
+    state["schema_version"] = "1.1"
+    return state
+
+
+MIGRATIONS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {"1.0": ("1.1", _from_1_0)}
+"""``from_version -> (to_version, upgrade)``."""
 
 
 class CodecError(ValueError):
@@ -43,7 +55,7 @@ def encode(report: Report) -> dict[str, Any]:
 
 
 def _evidence(items: list[dict[str, Any]]) -> tuple[Evidence, ...]:
-    return tuple(Evidence(**e) for e in items)
+    return tuple(Evidence(**e) for e in items)  # 1.0 evidence lacks supports/weight: defaults apply
 
 
 def decode(state: dict[str, Any]) -> Report:
@@ -63,12 +75,18 @@ def decode(state: dict[str, Any]) -> Report:
                 ips=tuple(d["ips"]),
                 hostnames=tuple(d["hostnames"]),
                 attribution=Attribution(
-                    **{**d["attribution"], "evidence": _evidence(d["attribution"]["evidence"])}
+                    **{
+                        **d["attribution"],
+                        "evidence": _evidence(d["attribution"]["evidence"]),
+                        "alternatives": tuple(Candidate(**c) for c in d["attribution"]["alternatives"]),
+                    }
                 ),
                 bytes_out=d["bytes_out"],
                 bytes_in=d["bytes_in"],
                 roles=tuple(d["roles"]),
                 oui_vendor=d.get("oui_vendor"),
+                addresses=_evidence(d["addresses"]),
+                sources=tuple(d["sources"]),
             )
             for d in state["devices"]
         )
