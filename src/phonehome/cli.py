@@ -102,6 +102,11 @@ def _write(text: str, output: str | None) -> None:
         raise UsageError(f"{target}: cannot write output ({e.strerror or e})") from e
 
 
+def _table_console() -> Console:
+    """Tables use the terminal's width, or a fixed readable width when piped."""
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
 def _emit(report: Report, fmt: FormatChoice, output: str | None, default_html: Path | None) -> None:
     if fmt is FormatChoice.terminal and output in (None, "-"):
         from phonehome.outputs.terminal import print_summary
@@ -327,7 +332,7 @@ def devices(
                 f"{a.confidence:.2f}",
                 ", ".join(d.roles),
             )
-        Console(highlight=False).print(table)
+        _table_console().print(table)
 
 
 @app.command()
@@ -351,7 +356,38 @@ def findings(
             table.add_column(column)
         for f in saved.findings:
             table.add_row(f.severity.label, f.rule_id, f.policy.policy, f.device_id, f.title)
-        Console(highlight=False).print(table)
+        _table_console().print(table)
+
+
+@app.command()
+def explain(
+    device: Annotated[str, typer.Argument(help="Device id, MAC, IP or host name.", show_default=False)],
+    workspace: WorkspaceOpt = None,
+    audit_id: AuditIdOpt = None,
+    fmt: FormatOpt = FormatChoice.terminal,
+) -> None:
+    """Why a device was attributed as it was: every piece of evidence, its weight and conflicts."""
+    with _errors():
+        from phonehome.outputs.explain import DeviceNotFound, explain, find_device
+
+        _, saved = _open_workspace(workspace).load(audit_id)
+        try:
+            found = find_device(saved, device)
+        except DeviceNotFound as e:
+            raise UsageError(str(e)) from None
+        if fmt is FormatChoice.json:
+            import json
+
+            from phonehome.outputs.jsonformat import report_to_dict
+
+            doc = report_to_dict(saved)
+            payload = {
+                "device": next(d for d in doc["devices"] if d["id"] == found.id),
+                "findings": [f for f in doc["findings"] if f["device_id"] == found.id],
+            }
+            _write(json.dumps(payload, indent=2) + "\n", None)
+            return
+        _write(explain(saved, found), None)
 
 
 @app.command()
@@ -370,7 +406,7 @@ def audits(workspace: WorkspaceOpt = None) -> None:
                 str(row.devices),
                 str(row.findings),
             )
-        Console(highlight=False).print(table)
+        _table_console().print(table)
 
 
 @app.command()
@@ -387,7 +423,7 @@ def policies() -> None:
             for rule in pack.rules:
                 effective = rule.effective.isoformat() if rule.effective else ""
                 table.add_row(pack.id, rule.id, rule.severity, effective, rule.title)
-        Console(highlight=False).print(table)
+        _table_console().print(table)
 
 
 def _version(value: bool) -> None:
