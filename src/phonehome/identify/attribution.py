@@ -36,6 +36,10 @@ Only entities that make devices count, once each (the strongest purpose), so bro
 vendor's website cannot outvote the hardware evidence.
 """
 _UNMAPPED = "oui:"
+_NO_IDENTITY_KINDS = frozenset(
+    {"arp", "dhcp_lease", "dhcp_server", "device_serial", "asset_serial", "asset_location", "switch_port"}
+)
+"""Signals that locate or label a host but say nothing about its maker; kept off the evidence."""
 _HOSTNAME_KINDS = ("dhcp_hostname", "mdns_name", "dhcp_fqdn")
 _SIGNAL_KIND_ALIASES = {
     "dhcp_hostname": ("dhcp_hostname", "hostname"),
@@ -152,7 +156,7 @@ class Attributor:
     def _signal_votes(self, draft: DeviceDraft) -> list[_Vote]:
         votes: list[_Vote] = []
         for signal in sorted(draft.signals, key=lambda s: (s.kind, s.value, s.source)):
-            if signal.kind in ("arp", "dhcp_lease", "dhcp_server"):
+            if signal.kind in _NO_IDENTITY_KINDS:
                 continue
             kinds = _SIGNAL_KIND_ALIASES.get(signal.kind, (signal.kind,))
             matched = False

@@ -71,7 +71,8 @@ class HostSignal:
     """Evidence kind: ``dhcp_vendor_class``, ``dhcp_hostname``, ``mdns_name``, ``ssdp_server``, ...
 
     The full vocabulary is ``phonehome.intel.schema.EvidenceKind`` plus a few kinds that carry
-    no identity (``arp``, ``dhcp_lease``, ``dhcp_server``, ``open_port``, ``switch_port``).
+    no identity (``arp``, ``dhcp_lease``, ``dhcp_server``, ``open_port``, ``switch_port``,
+    ``device_serial``, ``asset_serial``, ``asset_location``).
     """
     value: str
     source: str

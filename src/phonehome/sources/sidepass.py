@@ -1,16 +1,23 @@
 """The side pass over a capture: what the flow meter does not expose.
 
-Only frames on a few UDP ports (DNS, mDNS, DHCP, SSDP) and ARP are decoded; everything else is
-skipped after a look at a handful of header bytes, which keeps the pass cheap on large captures.
+Only frames on a few UDP ports and ARP are decoded; everything else is skipped after a look at a
+handful of header bytes, which keeps the pass cheap on large captures. The ports: DNS, mDNS,
+DHCP, SSDP, and the discovery protocols cameras and recorders answer on: Hikvision SADP (37020),
+Dahua DHIP (37810) and ONVIF WS-Discovery (3702). Their payloads are untrusted: XML is parsed
+with defusedxml (no DTDs, no entities), and discovery payloads over 8 KB are ignored.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import struct
 from collections.abc import Iterator
+from typing import Any
+from urllib.parse import unquote
 
 import dpkt
+from defusedxml import ElementTree as SafeET
 
 from phonehome.sources.interface import DnsAnswer, HostSignal, Observation
 from phonehome.sources.pcapfile import (
@@ -25,7 +32,10 @@ from phonehome.sources.pcapfile import (
 
 DNS_PORT, MDNS_PORT, SSDP_PORT = 53, 5353, 1900
 DHCP_PORTS = (67, 68)
-WATCHED_UDP_PORTS = frozenset({DNS_PORT, MDNS_PORT, SSDP_PORT, *DHCP_PORTS})
+SADP_PORT = 37020  # Hikvision Search Active Devices Protocol (XML over UDP)
+DHIP_PORT = 37810  # Dahua discovery: a 32-byte "DHIP" header, then JSON
+WSD_PORT = 3702  # WS-Discovery (ONVIF)
+WATCHED_UDP_PORTS = frozenset({DNS_PORT, MDNS_PORT, SSDP_PORT, *DHCP_PORTS, SADP_PORT, DHIP_PORT, WSD_PORT})
 _ETH_IPV4, _ETH_IPV6, _ETH_ARP, _ETH_VLAN, _ETH_QINQ = 0x0800, 0x86DD, 0x0806, 0x8100, 0x88A8
 _SSDP_FIELDS = {
     b"server": "ssdp_server",
@@ -37,6 +47,17 @@ _SSDP_FIELDS = {
     b"usn": "ssdp_usn",
 }
 _MAX_TEXT = 300
+_MAX_DISCOVERY_PAYLOAD = 8192
+"""Discovery replies are a few hundred bytes to a few KB; anything larger is not parsed."""
+_MAX_TXT_STRINGS, _MAX_TXT_CHARS = 16, 200
+_DHCP_CLIENT_REQUESTS = (b"\x01", b"\x03")  # DHCPDISCOVER, DHCPREQUEST (option 53)
+_SADP_FIELDS = ("DeviceType", "DeviceDescription", "SoftwareVersion")
+_DHIP_FIELDS = ("Vendor", "DeviceType", "Version")
+_DHIP_HEADER = 32
+_WSD_RESPONSES = frozenset({"ProbeMatches", "ResolveMatches", "Hello"})
+"""Messages a WS-Discovery target service sends about itself (a Probe describes the searcher)."""
+_ONVIF_SCOPE = "onvif://www.onvif.org/"
+_ONVIF_SCOPE_KINDS = {"name": "onvif_manufacturer", "hardware": "onvif_model"}
 
 
 def _mac(raw: bytes) -> str | None:
@@ -144,6 +165,23 @@ def _text(value: bytes | str) -> str:
     return "".join(ch if ch.isprintable() else "?" for ch in text.strip())[:_MAX_TEXT]
 
 
+def _xml(payload: bytes) -> Any:
+    """The root element of an untrusted XML payload (raises on anything malformed or with a DTD)."""
+    return SafeET.fromstring(payload.rstrip(b"\x00\r\n\t "), forbid_dtd=True)
+
+
+def _local(tag: object) -> str:
+    """Element name without its namespace."""
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def _json_text(value: object) -> str:
+    """A JSON scalar as text; objects, lists and null give an empty string."""
+    if isinstance(value, bool) or value is None or isinstance(value, dict | list):
+        return ""
+    return _text(str(value))
+
+
 class SidePass:
     """Decodes the frames of one capture into DNS answers and host signals."""
 
@@ -173,8 +211,15 @@ class SidePass:
                 yield from self._dhcp(src_mac, src_ip, payload)
             elif dport == SSDP_PORT or sport == SSDP_PORT:
                 yield from self._ssdp(src_mac, src_ip, payload)
-        except (dpkt.UnpackError, struct.error, IndexError, ValueError):
-            return  # malformed payload: nothing to learn from this frame
+            elif SADP_PORT in (sport, dport):
+                yield from self._sadp(src_mac, src_ip, payload)
+            elif DHIP_PORT in (sport, dport):
+                yield from self._dhip(src_mac, src_ip, payload)
+            elif WSD_PORT in (sport, dport):
+                yield from self._wsd(src_mac, src_ip, payload)
+        except (dpkt.UnpackError, struct.error, IndexError, ValueError, SafeET.ParseError, RecursionError):
+            # Malformed payload (ValueError covers bad JSON, bad UTF-8 and defusedxml's refusals).
+            return
 
     def _signal(self, mac: str | None, ip: str | None, kind: str, value: str) -> Iterator[HostSignal]:
         if not value:
@@ -239,11 +284,11 @@ class SidePass:
                 if rr.ptrname and not rr.ptrname.startswith("_"):
                     yield from self._signal(mac, ip, "mdns_instance", _text(rr.ptrname))
             elif rr.type == dpkt.dns.DNS_TXT:
-                for entry in rr.text:
-                    text = _text(entry)
-                    key = text.split("=", 1)[0].lower()
-                    if key in ("md", "model", "usb_mdl", "ty", "manufacturer", "fn", "am"):
-                        yield from self._signal(mac, ip, "mdns_txt", text)
+                # RFC 6763 6.4: a string starting with "=" has no key and is ignored.
+                strings = (_text(entry)[:_MAX_TXT_CHARS] for entry in rr.text)
+                kept = [text for text in strings if text and not text.startswith("=")]
+                for text in kept[:_MAX_TXT_STRINGS]:
+                    yield from self._signal(mac, ip, "mdns_txt", text)
             elif rr.type == dpkt.dns.DNS_SRV:
                 yield from self._signal(mac, ip, "mdns_name", _text(rr.srvname))
 
@@ -265,9 +310,9 @@ class SidePass:
             yield from self._signal(client, client_ip, "dhcp_vendor_class", _text(options[60]))
         if 12 in options:
             yield from self._signal(client, client_ip, "dhcp_hostname", _text(options[12]))
-        if 55 in options:
-            fingerprint = ",".join(str(b) for b in options[55])
-            yield from self._signal(client, client_ip, "dhcp_fingerprint", fingerprint)
+        if 55 in options and options.get(53, b"")[:1] in _DHCP_CLIENT_REQUESTS:
+            prl = ",".join(str(code) for code in options[55])
+            yield from self._signal(client, client_ip, "dhcp_prl", prl)
         if 81 in options and len(options[81]) > 3:
             yield from self._signal(client, client_ip, "dhcp_fqdn", _text(options[81][3:]))
 
@@ -284,3 +329,67 @@ class SidePass:
             key = key.strip().lower()
             if sep and key in wanted:
                 yield from self._signal(mac, ip, _SSDP_FIELDS[key], _text(value))
+
+    def _sadp(self, mac: str | None, ip: str, payload: bytes) -> Iterator[HostSignal]:
+        """Hikvision SADP: a device answers a ``<Probe>`` with ``<ProbeMatch>`` describing itself."""
+        if len(payload) > _MAX_DISCOVERY_PAYLOAD or b"<ProbeMatch" not in payload:
+            return
+        root = _xml(payload)
+        if _local(root.tag) != "ProbeMatch":
+            return
+        fields: dict[str, str] = {}
+        for child in root:
+            name = _local(child.tag)
+            if name not in fields and child.text:
+                fields[name] = _text(child.text)
+        value = ";".join(f"{name}={fields[name]}" for name in _SADP_FIELDS if fields.get(name))
+        yield from self._signal(mac, ip, "sadp", value)
+        yield from self._signal(mac, ip, "device_serial", fields.get("DeviceSN", ""))
+
+    def _dhip(self, mac: str | None, ip: str, payload: bytes) -> Iterator[HostSignal]:
+        """Dahua discovery: ``client.notifyDevInfo`` JSON after a 32-byte DHIP header."""
+        if (
+            len(payload) <= _DHIP_HEADER
+            or len(payload) > _MAX_DISCOVERY_PAYLOAD
+            or payload[4:8] != b"DHIP"
+            or struct.unpack_from("<I", payload, 0)[0] != _DHIP_HEADER
+        ):
+            return
+        length = struct.unpack_from("<I", payload, 16)[0]
+        end = _DHIP_HEADER + length if 0 < length <= len(payload) - _DHIP_HEADER else len(payload)
+        body = payload[_DHIP_HEADER:end].rstrip(b"\x00\r\n\t ")
+        message = json.loads(body.decode("utf-8", "replace"))
+        params = message.get("params") if isinstance(message, dict) else None
+        info = params.get("deviceInfo") if isinstance(params, dict) else None
+        if not isinstance(info, dict):
+            return  # a search request, or some other method
+        fields = {name: _json_text(info.get(name)) for name in (*_DHIP_FIELDS, "SerialNo")}
+        value = ";".join(f"{name}={fields[name]}" for name in _DHIP_FIELDS if fields[name])
+        yield from self._signal(mac, ip, "dahua_discovery", value)
+        yield from self._signal(mac, ip, "device_serial", fields["SerialNo"])
+
+    def _wsd(self, mac: str | None, ip: str, payload: bytes) -> Iterator[HostSignal]:
+        """WS-Discovery: ONVIF ``name/`` and ``hardware/`` scopes a target service announces."""
+        if len(payload) > _MAX_DISCOVERY_PAYLOAD or b"Scopes" not in payload:
+            return
+        root = _xml(payload)
+        if _local(root.tag) != "Envelope":
+            return
+        for part in root:
+            if _local(part.tag) != "Body":
+                continue
+            for message in part:
+                if _local(message.tag) not in _WSD_RESPONSES:
+                    continue
+                for element in message.iter():
+                    if _local(element.tag) == "Scopes" and element.text:
+                        yield from self._onvif_scopes(mac, ip, element.text)
+
+    def _onvif_scopes(self, mac: str | None, ip: str, scopes: str) -> Iterator[HostSignal]:
+        for uri in scopes.split():
+            if uri[: len(_ONVIF_SCOPE)].lower() != _ONVIF_SCOPE:
+                continue
+            category, _, value = uri[len(_ONVIF_SCOPE) :].partition("/")
+            kind = _ONVIF_SCOPE_KINDS.get(category.lower())
+            if kind and value:
+                yield from self._signal(mac, ip, kind, _text(unquote(value, errors="replace")))

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import gzip as _gzip
 import hashlib
+import json
 import struct
+import uuid as _uuid
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -51,6 +53,12 @@ __all__ = [
     "mdns_announce",
     "ssdp_notify",
     "ssdp_msearch_response",
+    "sadp_reply",
+    "dahua_discovery_reply",
+    "dhip_frame",
+    "wsd_probe_match",
+    "wsd_hello",
+    "udp_datagram",
     "rtsp_session",
     "write_capture",
     "frame_bytes",
@@ -65,7 +73,10 @@ BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"
 MDNS_MAC = "01:00:5e:00:00:fb"
 MDNS_IP = "224.0.0.251"
 SSDP_MAC = "01:00:5e:7f:ff:fa"
-SSDP_IP = "239.255.255.250"
+SSDP_IP = "239.255.255.250"  # also the group of Hikvision SADP and WS-Discovery
+DHIP_MAC = "01:00:5e:7f:ff:fb"
+DHIP_IP = "239.255.255.251"
+WSD_NS = "http://schemas.xmlsoap.org/ws/2005/04/discovery"
 
 _MSS = 1400
 _DEFAULT_UA = (
@@ -512,7 +523,9 @@ def dhcp_exchange(
 ) -> list[Packet]:
     """DISCOVER, OFFER, REQUEST, ACK; the client asks from 0.0.0.0 with options 12, 60, 55.
 
-    The server offers ``client.ip`` and names itself as router and DNS server.
+    ``param_request_list`` is option 55 in the order sent (default ``1,3,6,15,28,51,58,59``); an
+    empty sequence leaves option 55 out. The server offers ``client.ip`` and names itself as
+    router and DNS server.
     """
     prl = [1, 3, 6, 15, 28, 51, 58, 59] if param_request_list is None else list(param_request_list)
     xid = _seed("xid", client.mac, t)
@@ -524,8 +537,9 @@ def dhcp_exchange(
             opts.append(("hostname", hostname.encode()))
         if vendor_class is not None:
             opts.append(("vendor_class_id", vendor_class.encode()))
-        opts += [("param_req_list", prl), "end"]
-        return opts
+        if prl:
+            opts.append(("param_req_list", prl))
+        return [*opts, "end"]
 
     def server_opts(kind: str) -> list:
         opts: list = [
@@ -662,15 +676,25 @@ def mdns_announce(
     *,
     port: int = 80,
     ttl: int = 120,
+    txt_strings: Sequence[bytes] | None = None,
+    txt_section: str = "an",
 ) -> list[Packet]:
     """An unsolicited mDNS response to 224.0.0.251:5353 announcing ``name`` and its services.
 
     It carries A (and AAAA) for ``<name>.local`` first, then for each service (e.g.
     ``"_http._tcp"``) the DNS-SD enumeration PTR, PTR ``<svc>.local`` -> instance, SRV
-    instance -> ``<name>.local:port`` and TXT.
+    instance -> ``<name>.local:port`` and TXT. The TXT strings are ``key=value`` from ``txt``
+    (a single empty string when there are none), or exactly ``txt_strings`` when given (each
+    at most 255 bytes). ``txt_section="ar"`` puts the TXT records in the additional section.
     """
+    if txt_section not in {"an", "ar"}:
+        raise ValueError("txt_section must be 'an' or 'ar'")
     target = f"{name}.local"
-    txt_data = [f"{k}={v}".encode() for k, v in (txt or {}).items()] or [b""]
+    if txt_strings is not None:
+        txt_data = list(txt_strings) or [b""]
+    else:
+        txt_data = [f"{k}={v}".encode() for k, v in (txt or {}).items()] or [b""]
+    ar: list[Packet] = []
     an: list[Packet] = [DNSRR(rrname=target, type="A", cacheflush=1, ttl=ttl, rdata=host.ip)]
     if host.ipv6:
         an.append(DNSRR(rrname=target, type="AAAA", cacheflush=1, ttl=ttl, rdata=host.ipv6))
@@ -690,8 +714,9 @@ def mdns_announce(
                 target=target,
             )
         )
-        an.append(DNSRR(rrname=instance, type="TXT", cacheflush=1, ttl=4500, rdata=txt_data))
-    msg = DNS(id=0, qr=1, aa=1, rd=0, qd=[], an=an)
+        txt_rr = DNSRR(rrname=instance, type="TXT", cacheflush=1, ttl=4500, rdata=txt_data)
+        (an if txt_section == "an" else ar).append(txt_rr)
+    msg = DNS(id=0, qr=1, aa=1, rd=0, qd=[], an=an, ar=ar)
     return [_udp(host.mac, MDNS_MAC, host.ip, MDNS_IP, 5353, 5353, msg, t, ttl=255)]
 
 
@@ -756,6 +781,250 @@ def ssdp_msearch_response(
     ).encode()
     out.append(_udp(host.mac, searcher.mac, host.ip, searcher.ip, 1900, sport, reply, t + 0.2))
     return out
+
+
+def udp_datagram(
+    src: Host,
+    dst: Host,
+    t: float,
+    sport: int,
+    dport: int,
+    payload: bytes,
+    *,
+    ttl: int = 64,
+) -> list[Packet]:
+    """One UDP datagram between two LAN stations (``dst`` may be a multicast group and its MAC)."""
+    return [_udp(src.mac, dst.mac, src.ip, dst.ip, sport, dport, payload, t, ttl=ttl)]
+
+
+# ---------------------------------------------------------------------------------------------
+# camera and recorder discovery: Hikvision SADP, Dahua DHIP, ONVIF WS-Discovery
+
+
+def _uuid_for(*parts: object) -> str:
+    return str(_uuid.UUID(bytes=_bytes(16, "uuid", *parts), version=4))
+
+
+def _xml_escape(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def sadp_reply(
+    device: Host,
+    t: float,
+    *,
+    description: str | None = "DS-2CD2042WD-I",
+    device_type: str | None = "138153",
+    serial: str | None = "DS-2CD2042WD-I20170301AAWR000000001",
+    software_version: str | None = "V5.4.5build 170123",
+    dsp_version: str | None = "V7.3, build 170112",
+    boot_time: str = "2026-11-02 08:12:41",
+    activated: bool = True,
+    searcher: Host | None = None,
+    searcher_port: int = 37020,
+) -> list[Packet]:
+    """A Hikvision SADP ``<ProbeMatch>`` multicast by ``device`` to 239.255.255.250:37020.
+
+    With ``searcher``, first that station's ``<Probe>`` (``Types`` ``inquiry``) to the same
+    group; the reply echoes the probe's ``Uuid``. The reply's elements follow the order a real
+    device sends; a field given as None is left out.
+    """
+    probe_id = _uuid_for("sadp", device.mac, t).upper()
+    out: list[Packet] = []
+    group = Host(SSDP_MAC, SSDP_IP)
+    if searcher is not None:
+        probe = (
+            '<?xml version="1.0" encoding="utf-8"?>'
+            f"<Probe><Uuid>{probe_id}</Uuid><Types>inquiry</Types></Probe>"
+        ).encode()
+        out += udp_datagram(searcher, group, t, searcher_port, 37020, probe, ttl=1)
+    gateway = device.ip.rsplit(".", 1)[0] + ".1"
+    elements: list[tuple[str, str | None]] = [
+        ("Uuid", probe_id),
+        ("Types", "inquiry"),
+        ("DeviceType", device_type),
+        ("DeviceDescription", description),
+        ("DeviceSN", serial),
+        ("CommandPort", "8000"),
+        ("HttpPort", "80"),
+        ("MAC", device.mac.replace(":", "-")),
+        ("IPv4Address", device.ip),
+        ("IPv4SubnetMask", "255.255.255.0"),
+        ("IPv4Gateway", gateway),
+        ("IPv6Address", "::"),
+        ("IPv6Gateway", "::"),
+        ("IPv6MaskLen", "64"),
+        ("DHCP", "false"),
+        ("AnalogChannelNum", "0"),
+        ("DigitalChannelNum", "1"),
+        ("SoftwareVersion", software_version),
+        ("DSPVersion", dsp_version),
+        ("BootTime", boot_time),
+        ("Encrypt", "true"),
+        ("ResetAbility", "false"),
+        ("DiskNumber", "0"),
+        ("Activated", "true" if activated else "false"),
+        ("PasswordResetAbility", "true"),
+        ("PasswordResetModeSecond", "true"),
+        ("SupportSecurityQuestion", "true"),
+        ("SupportHCPlatform", "true"),
+        ("HCPlatformEnable", "false"),
+        ("IsModifyVerificationCode", "false"),
+        ("Salt", _bytes(32, "salt", device.mac).hex()),
+        ("DeviceLock", "true"),
+        ("SupportMailBox", "true"),
+        ("supportEzvizUnbind", "true"),
+    ]
+    body = "".join(f"<{k}>{_xml_escape(v)}</{k}>" for k, v in elements if v is not None)
+    reply = f'<?xml version="1.0" encoding="UTF-8" ?><ProbeMatch>{body}</ProbeMatch>'.encode()
+    out += udp_datagram(device, group, t + 0.15, 37020, 37020, reply, ttl=1)
+    return out
+
+
+def dhip_frame(body: bytes) -> bytes:
+    """``body`` behind the 32-byte DHIP header: size 0x20, ``DHIP``, session 0, length twice (LE)."""
+    return struct.pack("<I4s8sI4sI4s", 0x20, b"DHIP", b"\x00" * 8, len(body), b"", len(body), b"") + body
+
+
+def dahua_discovery_reply(
+    device: Host,
+    t: float,
+    *,
+    device_type: str = "IPC-HDW2431T-AS-S2",
+    serial: str = "6G0A1B2PAZ00001",
+    version: str = "2.800.0000000.25.R",
+    vendor: str | None = "Dahua",
+    device_class: str = "IPC",
+    manufacturer: str = "General",
+    searcher: Host | None = None,
+    searcher_port: int | None = None,
+) -> list[Packet]:
+    """A Dahua ``client.notifyDevInfo`` reply from ``device``'s UDP port 37810.
+
+    With ``searcher``, first its ``DHDiscover.search`` to 239.255.255.251:37810, answered
+    unicast; without, the device notifies the group itself. The JSON body follows the header
+    with the device's key order (``mac``, ``method``, ``params.deviceInfo`` keys sorted) and
+    ends with a newline counted in the header's length. ``vendor=None`` omits ``Vendor``.
+    """
+    sport = searcher_port if searcher_port is not None else _port("dhip", device.ip, t)
+    out: list[Packet] = []
+    if searcher is not None:
+        search = b'{ "method" : "DHDiscover.search", "params" : { "mac" : "", "uni" : 1 } }\n'
+        out += udp_datagram(searcher, Host(DHIP_MAC, DHIP_IP), t, sport, 37810, dhip_frame(search), ttl=1)
+    info: dict[str, object] = {
+        "AlarmInputChannels": 0,
+        "AlarmOutputChannels": 0,
+        "DeviceClass": device_class,
+        "DeviceType": device_type,
+        "HttpPort": 80,
+        "IPv4Address": {
+            "DefaultGateway": device.ip.rsplit(".", 1)[0] + ".1",
+            "DhcpEnable": True,
+            "IPAddress": device.ip,
+            "SubnetMask": "255.255.255.0",
+        },
+        "MachineName": serial,
+        "Manufacturer": manufacturer,
+        "Port": 37777,
+        "RemoteVideoInputChannels": 0,
+        "SerialNo": serial,
+        "Version": version,
+        "VideoInputChannels": 1,
+        "VideoOutputChannels": 0,
+    }
+    if vendor is not None:
+        info["Vendor"] = vendor
+    message = {
+        "mac": device.mac,
+        "method": "client.notifyDevInfo",
+        "params": {"deviceInfo": dict(sorted(info.items()))},
+    }
+    body = (json.dumps(message, separators=(", ", " : ")) + "\n").encode()
+    if searcher is not None:
+        out += udp_datagram(device, searcher, t + 0.08, 37810, sport, dhip_frame(body))
+    else:
+        out += udp_datagram(device, Host(DHIP_MAC, DHIP_IP), t, 37810, 37810, dhip_frame(body), ttl=1)
+    return out
+
+
+def _wsd_envelope(action: str, header_extra: str, body: str, message_id: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://www.w3.org/2003/05/soap-envelope" '
+        'xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
+        f'xmlns:wsdd="{WSD_NS}" xmlns:dn="http://www.onvif.org/ver10/network/wsdl" '
+        'xmlns:tds="http://www.onvif.org/ver10/device/wsdl">'
+        "<SOAP-ENV:Header>"
+        f"<wsa:MessageID>uuid:{message_id}</wsa:MessageID>{header_extra}"
+        f"<wsa:Action>{WSD_NS}/{action}</wsa:Action>"
+        "</SOAP-ENV:Header>"
+        f"<SOAP-ENV:Body>{body}</SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    ).encode()
+
+
+def _wsd_target(device: Host, scopes: Sequence[str], types: str, xaddrs: str | None) -> str:
+    endpoint = _uuid_for("wsd-endpoint", device.mac)
+    xaddrs = xaddrs if xaddrs is not None else f"http://{device.ip}/onvif/device_service"
+    return (
+        f"<wsa:EndpointReference><wsa:Address>urn:uuid:{endpoint}</wsa:Address></wsa:EndpointReference>"
+        f"<wsdd:Types>{types}</wsdd:Types>"
+        f"<wsdd:Scopes>{_xml_escape(' '.join(scopes))}</wsdd:Scopes>"
+        f"<wsdd:XAddrs>{_xml_escape(xaddrs)}</wsdd:XAddrs>"
+        "<wsdd:MetadataVersion>10</wsdd:MetadataVersion>"
+    )
+
+
+def wsd_probe_match(
+    device: Host,
+    searcher: Host,
+    t: float,
+    scopes: Sequence[str],
+    *,
+    types: str = "dn:NetworkVideoTransmitter tds:Device",
+    xaddrs: str | None = None,
+    probe_scopes: Sequence[str] = (),
+    include_probe: bool = True,
+    searcher_port: int | None = None,
+) -> list[Packet]:
+    """``searcher``'s WS-Discovery Probe to 239.255.255.250:3702 and ``device``'s ProbeMatches.
+
+    The reply goes unicast from port 3702 to the searcher's port and lists ``scopes`` (full
+    URIs, e.g. ``onvif://www.onvif.org/hardware/DS-2CD2142FWD-I``). ``probe_scopes`` puts a
+    Scopes filter in the Probe itself.
+    """
+    sport = searcher_port if searcher_port is not None else _port("wsd", searcher.ip, t)
+    probe_id = _uuid_for("wsd-probe", searcher.mac, t)
+    out: list[Packet] = []
+    if include_probe:
+        wanted = f"<wsdd:Scopes>{_xml_escape(' '.join(probe_scopes))}</wsdd:Scopes>" if probe_scopes else ""
+        body = f"<wsdd:Probe><wsdd:Types>dn:NetworkVideoTransmitter</wsdd:Types>{wanted}</wsdd:Probe>"
+        header = "<wsa:To>urn:schemas-xmlsoap-org:ws:2005:04:discovery</wsa:To>"
+        probe = _wsd_envelope("Probe", header, body, probe_id)
+        out += udp_datagram(searcher, Host(SSDP_MAC, SSDP_IP), t, sport, 3702, probe, ttl=1)
+    header = (
+        f"<wsa:RelatesTo>uuid:{probe_id}</wsa:RelatesTo>"
+        "<wsa:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:To>"
+    )
+    body = f"<wsdd:ProbeMatches><wsdd:ProbeMatch>{_wsd_target(device, scopes, types, xaddrs)}"
+    body += "</wsdd:ProbeMatch></wsdd:ProbeMatches>"
+    reply = _wsd_envelope("ProbeMatches", header, body, _uuid_for("wsd-reply", device.mac, t))
+    out += udp_datagram(device, searcher, t + 0.05, 3702, sport, reply)
+    return out
+
+
+def wsd_hello(
+    device: Host,
+    t: float,
+    scopes: Sequence[str],
+    *,
+    types: str = "dn:NetworkVideoTransmitter tds:Device",
+    xaddrs: str | None = None,
+) -> list[Packet]:
+    """A WS-Discovery Hello multicast by ``device`` to 239.255.255.250:3702 as it joins."""
+    header = "<wsa:To>urn:schemas-xmlsoap-org:ws:2005:04:discovery</wsa:To>"
+    body = f"<wsdd:Hello>{_wsd_target(device, scopes, types, xaddrs)}</wsdd:Hello>"
+    hello = _wsd_envelope("Hello", header, body, _uuid_for("wsd-hello", device.mac, t))
+    return udp_datagram(device, Host(SSDP_MAC, SSDP_IP), t, 3702, 3702, hello, ttl=1)
 
 
 # ---------------------------------------------------------------------------------------------
