@@ -171,7 +171,12 @@ FAIL_ON_CHOICES = ("info", "low", "medium", "high", "critical", "never")
 def audit(
     inputs: Annotated[
         list[Path],
-        typer.Argument(help="Captures (pcap, pcapng, .gz) or directories of them.", show_default=False),
+        typer.Argument(
+            help="Evidence files or directories: captures (pcap, pcapng, .gz), nmap XML, Zeek logs, DHCP "
+            "leases, ARP/neighbour and MAC tables, nfdump CSV, CSV/XLSX asset registers. "
+            "Each file's kind is detected from its content.",
+            show_default=False,
+        ),
     ],
     fmt: FormatOpt = FormatChoice.terminal,
     output: OutputOpt = None,
@@ -221,10 +226,25 @@ def audit(
             help="Exit 1 when a finding is at least this severity: " + ", ".join(FAIL_ON_CHOICES) + "."
         ),
     ] = "high",
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            help="Asset register column mapping, e.g. 'mac=\"Hardware ID\",vendor=Make,ip=Address' "
+            "(roles: mac, ip, hostname, vendor, brand, model, type, firmware, serial, location, notes).",
+            show_default=False,
+        ),
+    ] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            "--sheet", help="XLSX asset register: sheet to read (default: the first).", show_default=False
+        ),
+    ] = None,
     save: Annotated[bool, typer.Option(help="Save the audit in the workspace.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Audit captures: devices, vendors, restricted equipment and where data goes."""
+    """Audit evidence files: devices, vendors, restricted equipment and where data goes."""
     with _errors():
         if fail_on not in FAIL_ON_CHOICES:
             raise UsageError(f"--fail-on: expected one of {', '.join(FAIL_ON_CHOICES)}, got {fail_on!r}")
@@ -249,7 +269,14 @@ def audit(
             )
         countries = _watch_list(watch_country)
         watch = countries if countries is not None else default_watch_countries(intel, packs)
-        planned, skipped = plan_inputs(inputs)
+        from phonehome.sources.assets import parse_column_mapping
+        from phonehome.sources.registry import SourceOptions
+
+        try:
+            mapping = parse_column_mapping(columns) if columns else {}
+        except ValueError as e:
+            raise UsageError(f"--columns: {e}") from None
+        planned, skipped = plan_inputs(inputs, SourceOptions(asset_columns=mapping, asset_sheet=sheet))
         store = _open_workspace(workspace) if save else None
         settings = PolicySettings(
             packs=packs,

@@ -16,7 +16,7 @@ from phonehome.intel.loader import Intel
 from phonehome.model import Destination, DeviceID, EntityRef, InputSummary, Report
 from phonehome.policy.engine import PolicySettings, evaluate
 from phonehome.sources.interface import ProgressCallback, Source, SourceError
-from phonehome.sources.registry import SOURCES, detect, expand_inputs
+from phonehome.sources.registry import KNOWN_INPUTS, SourceOptions, build_sources, detect, expand_inputs
 
 
 @dataclass(frozen=True)
@@ -28,13 +28,15 @@ class AuditOptions:
     skipped: tuple[str, ...] = field(default=())
 
 
-def plan_inputs(paths: Sequence[Path]) -> tuple[list[tuple[Path, Source]], list[str]]:
+def plan_inputs(
+    paths: Sequence[Path], options: SourceOptions | None = None
+) -> tuple[list[tuple[Path, Source]], list[str]]:
     """Match every input to a source before reading anything.
 
     A file the user named that no source can read is an error; unknown files found while
     walking a directory are skipped and reported.
     """
-    sources: dict[str, Source] = {name: cls() for name, cls in SOURCES.items()}
+    sources = build_sources(options)
     planned: list[tuple[Path, Source]] = []
     skipped: list[str] = []
     for path, named in expand_inputs(list(paths)):
@@ -45,7 +47,7 @@ def plan_inputs(paths: Sequence[Path]) -> tuple[list[tuple[Path, Source]], list[
             if named:
                 head = _head_hex(path)
                 raise SourceError(
-                    f"{path}: not a recognised input (pcap or pcapng capture); starts with 0x{head}"
+                    f"{path}: not a recognised input ({KNOWN_INPUTS}); starts with 0x{head}"
                     if head
                     else f"{path}: empty file"
                 )

@@ -84,7 +84,7 @@ def test_all_files_present_and_valid(
     assert entities.entities
     assert ouis.registrants
     assert domains.domains
-    assert 15 <= len(signatures.signatures) <= 30
+    assert len(signatures.signatures) >= 100
     assert {p.id for p in packs} >= {
         "fcc-covered-list",
         "ndaa-889",
@@ -230,13 +230,14 @@ def test_signature_vendors_and_types_exist(signatures: SignatureFile, entity_ids
 
 def _signature_cases() -> list[tuple[str, str, str, bool]]:
     data = SignatureFile.model_validate(_load(SIGNATURES))
-    cases = [(s.id, s.pattern, ex, True) for s in data.signatures for ex in s.examples]
+    cases = [(s.id, s.pattern, ex.value, True) for s in data.signatures for ex in s.examples]
     cases += [(s.id, s.pattern, ex, False) for s in data.signatures for ex in s.counter_examples]
     return cases
 
 
 @pytest.mark.parametrize(("sig_id", "pattern", "value", "should_match"), _signature_cases())
 def test_signature_examples(sig_id: str, pattern: str, value: str, should_match: bool) -> None:
+    # The plain pattern; tests/identify/test_fingerprint.py runs the same values through match().
     matched = re.search(pattern, value, re.IGNORECASE) is not None
     assert matched is should_match, (sig_id, value)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import netaddr
 
+from phonehome.identify.fingerprint import Fingerprinter
 from phonehome.identify.inventory import DeviceDraft, is_randomised_mac
 from phonehome.intel.loader import Intel
 from phonehome.model import Attribution, Candidate, Destination, Device, Evidence
@@ -41,11 +42,6 @@ _NO_IDENTITY_KINDS = frozenset(
 )
 """Signals that locate or label a host but say nothing about its maker; kept off the evidence."""
 _HOSTNAME_KINDS = ("dhcp_hostname", "mdns_name", "dhcp_fqdn")
-_SIGNAL_KIND_ALIASES = {
-    "dhcp_hostname": ("dhcp_hostname", "hostname"),
-    "mdns_name": ("mdns_name", "hostname"),
-    "dhcp_fqdn": ("hostname",),
-}
 
 
 @dataclass(frozen=True)
@@ -93,6 +89,7 @@ class Attributor:
 
     def __init__(self, intel: Intel) -> None:
         self._intel = intel
+        self._fingerprints = Fingerprinter(intel)
 
     def attribute(self, draft: DeviceDraft, destinations: list[Destination]) -> Device:
         votes = [*self._oui_votes(draft), *self._signal_votes(draft), *self._role_votes(draft)]
@@ -155,39 +152,30 @@ class Attributor:
 
     def _signal_votes(self, draft: DeviceDraft) -> list[_Vote]:
         votes: list[_Vote] = []
+        seen: set[tuple[str, str]] = set()
         for signal in sorted(draft.signals, key=lambda s: (s.kind, s.value, s.source)):
-            if signal.kind in _NO_IDENTITY_KINDS:
+            if signal.kind in _NO_IDENTITY_KINDS or (signal.kind, signal.value) in seen:
                 continue
-            kinds = _SIGNAL_KIND_ALIASES.get(signal.kind, (signal.kind,))
-            matched = False
-            for compiled in self._intel.signatures:
-                sig = compiled.signature
-                found = compiled.regex.search(signal.value) if sig.kind in kinds else None
-                if found:
-                    matched = True
-                    groups = found.groupdict()
-                    what = ", ".join(
-                        f"{k}={v}"
-                        for k, v in (
-                            ("vendor", sig.vendor),
-                            ("type", sig.device_type),
-                            ("brand", sig.brand),
-                        )
-                        if v
-                    )
-                    votes.append(
-                        _Vote(
-                            sig.vendor,
-                            sig.device_type,
-                            sig.brand,
-                            sig.certainty,
-                            Evidence(signal.kind, signal.value, signal.source, f"{sig.id}: {what}"),
-                            model=groups.get("model"),
-                            firmware=groups.get("firmware"),
-                        )
-                    )
-            if not matched:
-                votes.append(_Vote(None, None, None, 0.0, Evidence(signal.kind, signal.value, signal.source)))
+            seen.add((signal.kind, signal.value))  # the same fact from several files counts once
+            sources = sorted(
+                {s.source for s in draft.signals if (s.kind, s.value) == (signal.kind, signal.value)}
+            )
+            source = ", ".join(sources)
+            matches = self._fingerprints.match(signal.kind, signal.value)
+            votes.extend(
+                _Vote(
+                    m.vendor,
+                    m.device_type,
+                    m.brand,
+                    m.certainty,
+                    Evidence(signal.kind, signal.value, source, m.detail),
+                    model=m.model,
+                    firmware=m.firmware,
+                )
+                for m in matches
+            )
+            if not matches:
+                votes.append(_Vote(None, None, None, 0.0, Evidence(signal.kind, signal.value, source)))
         return votes
 
     def _role_votes(self, draft: DeviceDraft) -> list[_Vote]:

@@ -49,8 +49,17 @@ def normalise_registrant(name: str) -> str:
 
 @dataclass(frozen=True)
 class CompiledSignature:
+    """A signature ready to match values of one evidence kind.
+
+    A signature that lists several kinds yields one of these per kind, each carrying a copy of
+    the signature whose ``kind`` is that single kind, so code that reads ``signature.kind`` sees
+    one kind.
+    """
+
     signature: Signature
     regex: re.Pattern[str]
+    literal: str | None = None
+    """Lower-cased fast-path needle, or None."""
 
 
 @dataclass
@@ -65,6 +74,16 @@ class Intel:
     packs: dict[str, PolicyPack]
     version: str
     _family_cache: dict[str, frozenset[str]] = field(default_factory=dict)
+    _signature_index: dict[str, tuple[CompiledSignature, ...]] | None = None
+
+    def signatures_for(self, kind: str) -> tuple[CompiledSignature, ...]:
+        """The signatures that apply to evidence of ``kind``, in file order."""
+        if self._signature_index is None:
+            index: dict[str, list[CompiledSignature]] = {}
+            for compiled in self.signatures:
+                index.setdefault(str(compiled.signature.kind), []).append(compiled)
+            self._signature_index = {k: tuple(v) for k, v in index.items()}
+        return self._signature_index.get(kind, ())
 
     def entity_for_registrant(self, registrant: str) -> str | None:
         hit = self.registrants.get(normalise_registrant(registrant))
@@ -212,11 +231,20 @@ def load_intel(extra_dirs: Iterable[Path] = (), extra_packs: Iterable[Path] = ()
 
 def _compile(path: Path, items: list[Signature]) -> list[CompiledSignature]:
     out = []
+    seen: set[str] = set()
     for sig in items:
+        if sig.id in seen:
+            raise IntelError(f"{path}: {sig.id}: signature id used twice")
+        seen.add(sig.id)
         try:
-            out.append(CompiledSignature(sig, re.compile(sig.pattern, re.IGNORECASE)))
+            regex = re.compile(sig.pattern, re.IGNORECASE)
         except re.error as e:
             raise IntelError(f"{path}: {sig.id}: bad pattern ({e})") from e
+        literal = sig.literal.lower() if sig.literal else None
+        kinds = sig.kinds
+        for kind in kinds:
+            single = sig if len(kinds) == 1 else sig.model_copy(update={"kind": kind})
+            out.append(CompiledSignature(single, regex, literal))
     return out
 
 

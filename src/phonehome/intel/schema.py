@@ -183,22 +183,76 @@ EvidenceKind = Literal[
 ]
 
 
+class SignatureExample(_Strict):
+    """A value a signature must match, with the values it must extract from it."""
+
+    value: str
+    model: str | None = None
+    """Expected model (from the ``model`` group or the rule's fixed ``model``); None: not checked."""
+    firmware: str | None = None
+    """Expected firmware version; None: not checked."""
+    brand: str | None = None
+    """Expected brand; None: not checked."""
+
+
 class Signature(_Strict):
-    """A pattern over one kind of evidence that says something about the device."""
+    """A pattern over one or more kinds of evidence that says something about the device.
+
+    Named groups ``(?P<model>...)``, ``(?P<firmware>...)`` and ``(?P<brand>...)`` in the pattern
+    extract those values; the fixed fields of the same names apply when the group is absent or
+    did not take part in the match.
+    """
 
     id: str = Field(pattern=r"^SIG-[A-Z0-9-]+$")
-    kind: EvidenceKind
+    kind: EvidenceKind | list[EvidenceKind]
+    """The evidence kind (or kinds) the pattern is tried against."""
     pattern: str
     """Python regular expression, matched with ``re.search`` and IGNORECASE."""
+    literal: str | None = Field(default=None, min_length=2)
+    """Optional fast path: text (any case) that every matching value contains.
+
+    The matcher skips the regular expression when the value lacks it.
+    """
     vendor: str | None = None
     device_type: str | None = None
     brand: str | None = None
+    model: str | None = None
+    """Fixed model name, for patterns that identify a single model."""
+    firmware: str | None = None
+    """Fixed firmware version, rarely useful; prefer a ``firmware`` group."""
     certainty: float = Field(ge=0.0, le=1.0)
-    examples: list[str] = Field(min_length=1)
-    """Values that must match; the test suite runs each through the real matcher."""
+    examples: list[SignatureExample] = Field(min_length=1)
+    """Values that must match (with the values to extract); the tests run each through the matcher."""
     counter_examples: list[str] = []
     """Values that must not match."""
     sources: list[str] = Field(min_length=1)
+
+    @field_validator("kind")
+    @classmethod
+    def _some_kind(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list) and not value:
+            raise ValueError("at least one kind is needed")
+        return value
+
+    @field_validator("examples", mode="before")
+    @classmethod
+    def _plain_examples(cls, value: object) -> object:
+        # A plain string is an example whose extracted values are not checked.
+        if isinstance(value, list):
+            return [{"value": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("device_type")
+    @classmethod
+    def _known_type(cls, value: str | None) -> str | None:
+        if value is not None and value not in DEVICE_TYPES:
+            raise ValueError(f"unknown device type {value!r}")
+        return value
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds as a tuple, whether the file gave one kind or a list."""
+        return (self.kind,) if isinstance(self.kind, str) else tuple(self.kind)
 
 
 class SignatureFile(_Strict):

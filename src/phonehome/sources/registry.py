@@ -5,13 +5,45 @@ from __future__ import annotations
 import gzip
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from phonehome.sources.assets import AssetRegisterSource
 from phonehome.sources.capture import CaptureSource
 from phonehome.sources.interface import Source, SourceError
+from phonehome.sources.leases import LeasesSource
+from phonehome.sources.neighbours import NeighbourTableSource
+from phonehome.sources.nfdump import NfdumpSource
+from phonehome.sources.nmap import NmapSource
+from phonehome.sources.zeek import ZeekSource
 
-SOURCES: dict[str, type[CaptureSource]] = {"capture": CaptureSource}
-"""Built-in sources by name (``--source`` values)."""
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """User settings some sources take (asset register column mapping, sheet)."""
+
+    asset_columns: dict[str, str] = field(default_factory=dict)
+    asset_sheet: str | None = None
+
+
+def build_sources(options: SourceOptions | None = None) -> dict[str, Source]:
+    """One instance of every built-in source, by name."""
+    options = options or SourceOptions()
+    return {
+        "capture": CaptureSource(),
+        "nmap": NmapSource(),
+        "zeek": ZeekSource(),
+        "leases": LeasesSource(),
+        "neighbours": NeighbourTableSource(),
+        "nfdump": NfdumpSource(),
+        "assets": AssetRegisterSource(columns=options.asset_columns or None, sheet=options.asset_sheet),
+    }
+
+
+KNOWN_INPUTS = (
+    "pcap/pcapng captures, nmap XML, Zeek logs, DHCP leases (dnsmasq, ISC, Kea), ARP/neighbour and "
+    "switch MAC tables, nfdump CSV, CSV/XLSX asset registers"
+)
 _HEAD_BYTES = 64
 
 
