@@ -44,7 +44,8 @@ KNOWN_INPUTS = (
     "pcap/pcapng captures, nmap XML, Zeek logs, DHCP leases (dnsmasq, ISC, Kea), ARP/neighbour and "
     "switch MAC tables, nfdump CSV, CSV/XLSX asset registers"
 )
-_HEAD_BYTES = 64
+_HEAD_BYTES = 512
+"""Enough for a CSV header row or the first lines of a table; binary formats need far less."""
 
 
 def read_head(path: Path) -> bytes:
