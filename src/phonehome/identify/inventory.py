@@ -277,6 +277,7 @@ class InventoryBuilder:
         self._signals: list[HostSignal] = []
         self._sightings: list[HostSighting] = []
         self._server_names: dict[tuple[str, str], PairTraffic] = {}
+        self._server_name_sources: dict[str, set[str]] = defaultdict(set)
         self._dns: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self._mac_remote_ips: dict[str, set[str]] = defaultdict(set)
         self._gateway_macs: set[str] = set()
@@ -354,6 +355,9 @@ class InventoryBuilder:
         agg = self._server_names.get(key)
         if agg is None:
             agg = self._server_names[key] = PairTraffic()
+            sources = self._server_name_sources[item.client_ip]
+            if len(sources) < _MAX_NAMES:
+                sources.add(item.source)
         agg.flows += 1
         agg.first_seen = min(agg.first_seen, item.time)
         agg.last_seen = max(agg.last_seen, item.time)
@@ -480,9 +484,12 @@ class InventoryBuilder:
                 if not (self._local(client_ip) and is_unicast_ip(client_ip)):
                     continue
                 dev_id = DeviceID(f"ip:{client_ip}")
-                draft = devices.setdefault(dev_id, DeviceDraft(id=dev_id, mac=None))
-                draft.add_ip(client_ip, "server-name log")
+                devices.setdefault(dev_id, DeviceDraft(id=dev_id, mac=None))
                 ip_owner[client_ip] = dev_id
+            draft = devices[dev_id]
+            for source in self._server_name_sources.get(client_ip, ()):
+                draft.add_ip(client_ip, source)
+                draft.sources.add(source)
             pair = traffic.get((dev_id, server_ip))
             if pair is None:
                 traffic[(dev_id, server_ip)] = named
