@@ -149,6 +149,38 @@ class Traffic:
     """nDPI application names seen on these flows."""
     ports: tuple[str, ...] = ()
     """``proto/port`` of the remote side, e.g. ``tcp/443``."""
+    period_seconds: float | None = None
+    """Median interval between flow starts when they recur regularly (a beacon), else None."""
+    idle_bytes_out: int = 0
+    """Bytes sent in flows that started while the device was idle (see ``Report.settings``)."""
+    idle_flows: int = 0
+    party: str | None = None
+    """``first`` (the device's own vendor), ``support`` (CDN/cloud/infrastructure) or ``third``."""
+
+
+@dataclass(frozen=True)
+class Leak:
+    """A device identifier found in traffic, aggregated per device, destination and form."""
+
+    device_id: DeviceID
+    host: str
+    """Server name the request went to."""
+    ip: str | None
+    identifier: str
+    """What leaked: ``imei``, ``mac``, ``serial``, ``android_id``, ``advertising_id``, ``phone``,
+    ``email``, ``location``, ... (generic pattern hits are prefixed ``pattern:``)."""
+    encoding: str
+    """How it appeared: ``plain``, ``url``, ``base64``, ``hex``, ``md5``, ``sha1``, ``sha256``."""
+    location: str
+    """Where in the request: ``url``, ``header:User-Agent``, ``body``, ``body:field.name``."""
+    masked: str
+    """The matched value with most characters hidden; the raw value is never stored."""
+    confidence: float
+    first_seen: float
+    last_seen: float
+    count: int
+    source: str
+    transport: str = "http"
 
 
 @dataclass(frozen=True)
@@ -223,4 +255,6 @@ class Report:
     """Every entity the devices, destinations and findings refer to, for display."""
     settings: dict[str, object] = field(default_factory=dict)
     """Options that shaped the result (watch countries, enabled policies, ...)."""
+    leaks: tuple[Leak, ...] = ()
+    """Identifiers found in readable traffic (empty when no payloads or identifiers were given)."""
     schema_version: str = SCHEMA_VERSION

@@ -30,6 +30,8 @@ _SERVICE_PORTS = frozenset({53, 67, 68, 137, 138, 5353, 5355, 1900})
 _MAX_NAMES = 8
 _MAX_IPS = 32
 _ROUTER_MIN_REMOTE_IPS = 4
+MAX_FLOW_SAMPLES = 64
+"""Flow start times kept per device-destination pair for periodicity and idle analysis."""
 LOCAL_NETWORKS = tuple(
     ipaddress.ip_network(n)
     for n in (
@@ -87,7 +89,17 @@ class PairTraffic:
     and its collections are created only when a flow has something to put in them.
     """
 
-    __slots__ = ("bytes_out", "bytes_in", "flows", "first_seen", "last_seen", "_names", "_apps", "_ports")
+    __slots__ = (
+        "bytes_out",
+        "bytes_in",
+        "flows",
+        "first_seen",
+        "last_seen",
+        "_names",
+        "_apps",
+        "_ports",
+        "_starts",
+    )
 
     def __init__(self) -> None:
         self.bytes_out = 0
@@ -98,6 +110,22 @@ class PairTraffic:
         self._names: dict[str, list[Any]] | None = None  # name -> [count, how it was learnt]
         self._apps: set[str] | None = None
         self._ports: set[str] | None = None
+        self._starts: list[tuple[float, int]] | None = None  # (flow start, bytes sent), bounded
+
+    @property
+    def starts(self) -> list[tuple[float, int]]:
+        """(start time, bytes sent by the device) of up to ``MAX_FLOW_SAMPLES`` flows, sorted.
+
+        The first flows are kept as they arrive (consecutive flows are what a period is measured
+        on); a pair with more flows keeps only its counters for the rest.
+        """
+        return sorted(self._starts or ())
+
+    def add_start(self, start: float, sent: int) -> None:
+        if self._starts is None:
+            self._starts = []
+        if len(self._starts) < MAX_FLOW_SAMPLES:
+            self._starts.append((start, sent))
 
     @property
     def names(self) -> dict[str, int]:
@@ -148,6 +176,8 @@ class PairTraffic:
             self.add_name(name, kind, count)
         for app in other._apps or ():
             self.add_application(app)
+        for start, sent in other._starts or ():
+            self.add_start(start, sent if outbound else 0)
         if outbound:
             for port in other._ports or ():
                 self.add_port(port)
@@ -314,6 +344,7 @@ class InventoryBuilder:
         agg.flows += 1
         agg.first_seen = min(agg.first_seen, f.first_seen)
         agg.last_seen = max(agg.last_seen, f.last_seen)
+        agg.add_start(f.first_seen, f.src_bytes)
         proto = {6: "tcp", 17: "udp"}.get(f.protocol, str(f.protocol))
         agg.add_port(f"{proto}/{f.dst_port}")
         if f.application:

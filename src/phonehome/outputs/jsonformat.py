@@ -10,7 +10,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from phonehome.model import Destination, Device, Evidence, Finding, Report
+from phonehome.model import Destination, Device, Evidence, Finding, Leak, Report
 
 
 def _time(seconds: float) -> str:
@@ -78,6 +78,28 @@ def _destination(d: Destination, names: dict[str, str]) -> dict[str, Any]:
         "last_seen": _time(t.last_seen),
         "applications": list(t.applications),
         "ports": list(t.ports),
+        "party": t.party,
+        "period_seconds": t.period_seconds,
+        "idle_bytes_out": t.idle_bytes_out,
+        "idle_flows": t.idle_flows,
+    }
+
+
+def _leak(k: Leak) -> dict[str, Any]:
+    return {
+        "device_id": k.device_id,
+        "host": k.host,
+        "ip": k.ip,
+        "identifier": k.identifier,
+        "encoding": k.encoding,
+        "location": k.location,
+        "masked": k.masked,
+        "confidence": round(k.confidence, 3),
+        "first_seen": _time(k.first_seen),
+        "last_seen": _time(k.last_seen),
+        "count": k.count,
+        "transport": k.transport,
+        "source": k.source,
     }
 
 
@@ -120,6 +142,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "devices": [_device(d, names) for d in report.devices],
         "destinations": [_destination(d, names) for d in report.destinations],
         "findings": [_finding(f) for f in report.findings],
+        "leaks": [_leak(k) for k in report.leaks],
     }
 
 

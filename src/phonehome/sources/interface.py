@@ -114,7 +114,38 @@ class ServerName:
     source: str
 
 
-Observation = FlowRecord | DnsAnswer | HostSignal | HostSighting | ServerName
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """One HTTP request whose content phonehome can read: cleartext in a capture, or decrypted
+    by the user's proxy (mitmproxy flow files, HAR). Bodies are decoded (gzip, deflate, brotli)
+    and cut at a bound; what could not be decoded is said in ``body_note``.
+    """
+
+    client_mac: str | None
+    client_ip: str
+    server_ip: str | None
+    """None when the proxy record does not say which address it reached."""
+    server_port: int
+    time: float
+    method: str
+    host: str
+    url: str
+    """Full URL, ``scheme://host/path?query``."""
+    headers: tuple[tuple[str, str], ...]
+    """Request headers in order, names as sent."""
+    body: bytes
+    """Decoded request body, at most ``MAX_BODY_BYTES``."""
+    source: str
+    transport: str = "http"
+    """``http`` (cleartext on the wire) or ``decrypted`` (from a proxy's records)."""
+    body_note: str = ""
+    """Why the body is partial or absent: ``truncated``, ``undecodable br``, ..."""
+
+
+MAX_BODY_BYTES = 1 << 20
+"""Request bodies are searched up to this size; the rest is counted, not read."""
+
+Observation = FlowRecord | DnsAnswer | HostSignal | HostSighting | ServerName | HttpRequest
 Item = Observation | InputSummary
 
 

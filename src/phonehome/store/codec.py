@@ -21,6 +21,7 @@ from phonehome.model import (
     Evidence,
     Finding,
     InputSummary,
+    Leak,
     PolicyRef,
     Report,
     RuleID,
@@ -35,6 +36,7 @@ def _from_1_0(state: dict[str, Any]) -> dict[str, Any]:
         device.setdefault("addresses", [])
         device.setdefault("sources", [])
         device.get("attribution", {}).setdefault("alternatives", [])
+    state.setdefault("leaks", [])
     state["schema_version"] = "1.1"
     return state
 
@@ -128,6 +130,7 @@ def decode(state: dict[str, Any]) -> Report:
             intel_version=state["intel_version"],
             entities=tuple(EntityRef(**e) for e in state["entities"]),
             settings=state["settings"],
+            leaks=tuple(Leak(**{**k, "device_id": DeviceID(k["device_id"])}) for k in state.get("leaks", [])),
             schema_version=state["schema_version"],
         )
     except (KeyError, TypeError, ValueError) as e:
