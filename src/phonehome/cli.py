@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -24,10 +23,21 @@ from rich.progress import (
 from rich.table import Table
 
 from phonehome import __version__, exitcodes
-from phonehome.errors import PhonehomeError, UsageError
+from phonehome.cliutil import (
+    AuditIdOpt,
+    FormatOpt,
+    OutputOpt,
+    WorkspaceOpt,
+    err,
+    open_workspace,
+    reporting_errors,
+    write_output,
+)
+from phonehome.commands import register_all
+from phonehome.errors import UsageError
 from phonehome.model import Report, Severity
 from phonehome.outputs.registry import FormatChoice
-from phonehome.sources.interface import ProgressCallback, SourceError
+from phonehome.sources.interface import ProgressCallback
 
 app = typer.Typer(
     name="phonehome",
@@ -40,66 +50,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False)
-
-WorkspaceOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--workspace",
-        "-w",
-        envvar="PHONEHOME_HOME",
-        help="Workspace directory (default: the user data directory).",
-        show_default=False,
-    ),
-]
-FormatOpt = Annotated[FormatChoice, typer.Option("--format", "-f", help="Output format.")]
-OutputOpt = Annotated[
-    str | None,
-    typer.Option("--output", "-o", help="Write the output to FILE ('-' for stdout).", show_default=False),
-]
-AuditIdOpt = Annotated[
-    int | None, typer.Option("--audit", help="Audit id (default: the latest).", show_default=False)
-]
-
-
-def _fatal(message: str, code: int, hint: str | None = None) -> NoReturn:
-    err.print(f"phonehome: error: {message}", markup=False, soft_wrap=True)
-    if hint:
-        err.print(f"Tip: {hint}", markup=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Map expected failures to one stderr line and a documented exit code."""
-    try:
-        yield
-    except SourceError as e:
-        _fatal(str(e), exitcodes.UNREADABLE_INPUT)
-    except PhonehomeError as e:
-        _fatal(str(e), exitcodes.USAGE)
-    except KeyboardInterrupt:
-        _fatal("interrupted; nothing was stored", 130)
-
-
-def _open_workspace(path: Path | None):  # type: ignore[no-untyped-def]
-    from phonehome.store.workspace import Workspace, default_home
-
-    return Workspace(path or default_home())
-
-
-def _write(text: str, output: str | None) -> None:
-    if output in (None, "-"):
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    target = Path(output)
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as e:
-        raise UsageError(f"{target}: cannot write output ({e.strerror or e})") from e
 
 
 def _table_console() -> Console:
@@ -117,7 +67,7 @@ def _emit(report: Report, fmt: FormatChoice, output: str | None, default_html: P
     if fmt is FormatChoice.html and output is None and default_html is not None:
         default_html.parent.mkdir(parents=True, exist_ok=True)
         output = str(default_html)
-    _write(fmt.to_format().render(report), output)
+    write_output(fmt.to_format().render(report), output)
     if output not in (None, "-"):
         err.print(f"Report written to {output}", markup=False, soft_wrap=True)
 
@@ -245,7 +195,7 @@ def audit(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Audit evidence files: devices, vendors, restricted equipment and where data goes."""
-    with _errors():
+    with reporting_errors():
         if fail_on not in FAIL_ON_CHOICES:
             raise UsageError(f"--fail-on: expected one of {', '.join(FAIL_ON_CHOICES)}, got {fail_on!r}")
         nets = []
@@ -277,7 +227,7 @@ def audit(
         except ValueError as e:
             raise UsageError(f"--columns: {e}") from None
         planned, skipped = plan_inputs(inputs, SourceOptions(asset_columns=mapping, asset_sheet=sheet))
-        store = _open_workspace(workspace) if save else None
+        store = open_workspace(workspace) if save else None
         settings = PolicySettings(
             packs=packs,
             watch_countries=watch,
@@ -322,8 +272,8 @@ def report(
     audit_id: AuditIdOpt = None,
 ) -> None:
     """Render a saved audit (HTML by default) without re-reading the captures."""
-    with _errors():
-        store = _open_workspace(workspace)
+    with reporting_errors():
+        store = open_workspace(workspace)
         number, saved = store.load(audit_id)
         _emit(saved, fmt, output, store.root / "reports" / f"audit-{number}.html")
 
@@ -335,14 +285,14 @@ def devices(
     fmt: FormatOpt = FormatChoice.terminal,
 ) -> None:
     """List the devices of a saved audit."""
-    with _errors():
-        _, saved = _open_workspace(workspace).load(audit_id)
+    with reporting_errors():
+        _, saved = open_workspace(workspace).load(audit_id)
         if fmt is FormatChoice.json:
             import json
 
             from phonehome.outputs.jsonformat import report_to_dict
 
-            _write(json.dumps(report_to_dict(saved)["devices"], indent=2) + "\n", None)
+            write_output(json.dumps(report_to_dict(saved)["devices"], indent=2) + "\n", None)
             return
         names = {e.id: e.name for e in saved.entities}
         table = Table(title=f"{len(saved.devices)} devices")
@@ -369,14 +319,14 @@ def findings(
     fmt: FormatOpt = FormatChoice.terminal,
 ) -> None:
     """List the findings of a saved audit."""
-    with _errors():
-        _, saved = _open_workspace(workspace).load(audit_id)
+    with reporting_errors():
+        _, saved = open_workspace(workspace).load(audit_id)
         if fmt is FormatChoice.json:
             import json
 
             from phonehome.outputs.jsonformat import report_to_dict
 
-            _write(json.dumps(report_to_dict(saved)["findings"], indent=2) + "\n", None)
+            write_output(json.dumps(report_to_dict(saved)["findings"], indent=2) + "\n", None)
             return
         table = Table(title=f"{len(saved.findings)} findings")
         for column in ("severity", "rule", "policy", "device", "title"):
@@ -394,10 +344,10 @@ def explain(
     fmt: FormatOpt = FormatChoice.terminal,
 ) -> None:
     """Why a device was attributed as it was: every piece of evidence, its weight and conflicts."""
-    with _errors():
+    with reporting_errors():
         from phonehome.outputs.explain import DeviceNotFound, explain, find_device
 
-        _, saved = _open_workspace(workspace).load(audit_id)
+        _, saved = open_workspace(workspace).load(audit_id)
         try:
             found = find_device(saved, device)
         except DeviceNotFound as e:
@@ -412,16 +362,16 @@ def explain(
                 "device": next(d for d in doc["devices"] if d["id"] == found.id),
                 "findings": [f for f in doc["findings"] if f["device_id"] == found.id],
             }
-            _write(json.dumps(payload, indent=2) + "\n", None)
+            write_output(json.dumps(payload, indent=2) + "\n", None)
             return
-        _write(explain(saved, found), None)
+        write_output(explain(saved, found), None)
 
 
 @app.command()
 def audits(workspace: WorkspaceOpt = None) -> None:
     """List the audits saved in the workspace."""
-    with _errors():
-        store = _open_workspace(workspace)
+    with reporting_errors():
+        store = open_workspace(workspace)
         table = Table(title=f"audits in {store.root}")
         for column in ("id", "generated", "inputs", "devices", "findings"):
             table.add_column(column)
@@ -439,7 +389,7 @@ def audits(workspace: WorkspaceOpt = None) -> None:
 @app.command()
 def policies() -> None:
     """List the policy packs and their rules."""
-    with _errors():
+    with reporting_errors():
         from phonehome.intel.loader import default_intel
 
         intel = default_intel()
@@ -466,6 +416,9 @@ def _main(
     ] = False,
 ) -> None:
     """Audit a network for restricted-vendor equipment and for data leaving it."""
+
+
+register_all(app)
 
 
 def main() -> None:
