@@ -23,6 +23,8 @@ from phonehome.intel.schema import (
     DomainFile,
     Entity,
     EntityFile,
+    NetworkEntry,
+    NetworkFile,
     OuiFile,
     PolicyPack,
     Relation,
@@ -34,6 +36,7 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml when present: the intel files load several times faster."""
 
 _M = TypeVar("_M", bound=BaseModel)
+_AS_NUMBER = re.compile(r"^\s*AS(\d+)\b", re.IGNORECASE)
 COVERING_RELATIONS = frozenset({"subsidiary", "affiliate", "brand", "oem"})
 """Relations through which equipment counts as produced by the parent entity."""
 
@@ -73,6 +76,10 @@ class Intel:
     signatures: list[CompiledSignature]
     packs: dict[str, PolicyPack]
     version: str
+    networks: dict[str, NetworkEntry] = field(default_factory=dict)
+    """Normalised AS name -> the network entry naming it."""
+    network_numbers: dict[int, NetworkEntry] = field(default_factory=dict)
+    """AS number -> the network entry listing it."""
     _family_cache: dict[str, frozenset[str]] = field(default_factory=dict)
     _signature_index: dict[str, tuple[CompiledSignature, ...]] | None = None
 
@@ -97,6 +104,25 @@ class Intel:
             if entry:
                 return entry
         return None
+
+    def network_entity(self, as_name: str | None) -> str | None:
+        """The entity an AS belongs to, from its name (``AMAZON-02``) or number (``AS16509 ...``)."""
+        if not as_name:
+            return None
+        entry = self.networks.get(normalise_registrant(as_name))
+        if entry is None:
+            number = _AS_NUMBER.match(as_name)
+            if number:
+                entry = self.network_numbers.get(int(number.group(1)))
+                rest = as_name[number.end() :]
+                if entry is None and rest.strip():
+                    entry = self.networks.get(normalise_registrant(rest))
+        return entry.entity if entry else None
+
+    def is_infrastructure(self, entity_id: str | None) -> bool:
+        """Whether the entity is marked as a cloud, CDN or hosting network."""
+        entity = self.entities.get(entity_id) if entity_id else None
+        return entity is not None and entity.role == "infrastructure"
 
     def family(self, entity_id: str) -> frozenset[str]:
         """``entity_id`` and what it covers through current, verified subsidiary/affiliate/brand/OEM links.
@@ -181,6 +207,8 @@ def load_intel(extra_dirs: Iterable[Path] = (), extra_packs: Iterable[Path] = ()
     registrants: dict[str, tuple[str, str]] = {}
     domains: dict[str, DomainEntry] = {}
     signatures: list[CompiledSignature] = []
+    networks: dict[str, NetworkEntry] = {}
+    network_numbers: dict[int, NetworkEntry] = {}
     versions: list[str] = []
     for directory in data_dirs:
         found = False
@@ -204,12 +232,16 @@ def load_intel(extra_dirs: Iterable[Path] = (), extra_packs: Iterable[Path] = ()
             df = _load(path, DomainFile)
             for entry in df.domains:
                 domains[entry.domain] = entry
+        path = directory / "networks.yaml"
+        if path.exists():
+            found = True
+            _index_networks(path, _load(path, NetworkFile), networks, network_numbers)
         path = directory / "signatures.yaml"
         if path.exists():
             found = True
             signatures.extend(_compile(path, _load(path, SignatureFile).signatures))
         if not found and directory != data_dirs[0]:
-            raise IntelError(f"{directory}: no intel files (entities/oui/domains/signatures.yaml)")
+            raise IntelError(f"{directory}: no intel files (entities/oui/domains/networks/signatures.yaml)")
     sig_path = _package_dir("identify", "signatures.yaml")
     if sig_path.exists():
         signatures[:0] = _compile(sig_path, _load(sig_path, SignatureFile).signatures)
@@ -224,9 +256,34 @@ def load_intel(extra_dirs: Iterable[Path] = (), extra_packs: Iterable[Path] = ()
         signatures=signatures,
         packs=packs,
         version="+".join(versions) or "none",
+        networks=networks,
+        network_numbers=network_numbers,
     )
     _check_references(intel)
     return intel
+
+
+def _index_networks(
+    path: Path,
+    nf: NetworkFile,
+    names: dict[str, NetworkEntry],
+    numbers: dict[int, NetworkEntry],
+) -> None:
+    """Add a file's AS names and numbers; a later directory's entry replaces an earlier one."""
+    seen_names: set[str] = set()
+    seen_numbers: set[int] = set()
+    for entry in nf.networks:
+        for name in entry.names:
+            key = normalise_registrant(name)
+            if key in seen_names:
+                raise IntelError(f"{path}: AS name {name!r} listed twice")
+            seen_names.add(key)
+            names[key] = entry
+        for number in entry.asn:
+            if number in seen_numbers:
+                raise IntelError(f"{path}: AS{number} listed twice")
+            seen_numbers.add(number)
+            numbers[number] = entry
 
 
 def _compile(path: Path, items: list[Signature]) -> list[CompiledSignature]:
@@ -267,6 +324,13 @@ def _check_references(intel: Intel) -> None:
         for d in intel.domains.values()
         if d.entity not in known
     ]
+    problems += sorted(
+        {
+            f"network {n.names[0]!r}: unknown entity {n.entity!r}"
+            for n in [*intel.networks.values(), *intel.network_numbers.values()]
+            if n.entity not in known
+        }
+    )
     problems += [
         f"signature {s.signature.id}: unknown vendor {s.signature.vendor!r}"
         for s in intel.signatures

@@ -7,9 +7,9 @@ gives one. Data files are YAML; see ``docs/intel.md`` for how to write your own.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DEVICE_TYPES = (
     "camera",
@@ -88,6 +88,11 @@ class Entity(_Strict):
     brands: list[str] = []
     """Brand names marketed by the entity, as written on products."""
     relations: list[Relation] = []
+    role: Literal["infrastructure"] | None = None
+    """``infrastructure``: a cloud, CDN or hosting network that carries other organisations' services.
+
+    Traffic to it says little about whose service it is, so it counts as support traffic.
+    """
     sources: list[str] = Field(min_length=1)
 
     @field_validator("products")
@@ -120,22 +125,106 @@ class OuiFile(_Strict):
     registrants: list[OuiRegistrant]
 
 
+Purpose = Literal[
+    # Weighed as evidence about the maker of a device that contacts them (see CLOUD_CERTAINTY in
+    # identify/attribution.py).
+    "device-cloud",  # devices register, report or relay through it
+    "p2p-relay",  # peer-to-peer brokering or relay for devices and their apps
+    "os-telemetry",  # the operating system reports usage or device data
+    "app-api",  # the vendor's client apps call it
+    "vendor-services",  # the vendor's other services (stores, accounts, web sites)
+    "software-update",  # system, firmware or app updates
+    # Only name the organisation: apps on any device may contact them.
+    "analytics",  # usage statistics and event collection, including SDKs in third-party apps
+    "crash-reports",  # crash and error reports
+    "ads",  # advertising delivery, configuration and measurement
+    "location",  # maps, geocoding and network location lookups
+    "push",  # push-notification services
+    "account",  # sign-in and account services
+    "messaging",  # chat and calling services
+    "cloud-platform",  # hosting that carries customers' services
+    "general",  # web sites and portals with many uses
+    # Support: plumbing that says little about who is served.
+    "cdn",  # content-delivery edges
+    "time",  # NTP and other time services
+    "dns",  # public resolvers, including DNS over HTTPS
+    "connectivity-check",  # captive-portal and internet reachability probes
+]
+"""What an endpoint is documented to do. ``docs/intel.md`` explains each value."""
+
+PURPOSES: tuple[str, ...] = get_args(Purpose)
+"""Every purpose, in the order above."""
+
+SUPPORT_PURPOSES = frozenset({"cdn", "time", "dns", "connectivity-check"})
+"""Purposes whose traffic is support traffic whoever operates the endpoint."""
+
+Blocking = Literal["breaks", "degrades", "safe", "unknown"]
+"""What blocking an endpoint is documented to do.
+
+``breaks``: a main function of the device or app stops; ``degrades``: a secondary function stops
+(updates, remote access, notifications, the connectivity indicator); ``safe``: a source states that
+nothing stops; ``unknown``: no source says.
+"""
+
+
 class DomainEntry(_Strict):
     """A registrable domain (or a deeper name) and the entity operating it."""
 
     domain: str = Field(pattern=r"^[a-z0-9.-]+$")
     """Matches the name itself and every name below it."""
     entity: str
-    purpose: str = ""
-    """What the endpoint is documented to do: ``device-cloud``, ``analytics``, ``p2p-relay``, ..."""
+    purpose: Purpose | Literal[""] = ""
+    """What the endpoint is documented to do (see ``Purpose``); empty when not stated.
+
+    The shipped catalogue states a purpose for every entry.
+    """
+    blocking: Blocking = "unknown"
+    """What blocking the endpoint is documented to do (see ``Blocking``)."""
+    blocking_note: str = ""
+    """What the cited source says stops (or that nothing does); required unless ``unknown``."""
     sources: list[str] = Field(min_length=1)
     date: str | None = None
-    """Date of the source, when known."""
+    """Date of the source (its last change), when it has one."""
+
+    @field_validator("purpose", mode="before")
+    @classmethod
+    def _known_purpose(cls, value: object) -> object:
+        # Checked here so that the message names the value and the vocabulary in one line.
+        if isinstance(value, str) and value and value not in PURPOSES:
+            raise ValueError(f"unknown purpose {value!r}; one of {', '.join(PURPOSES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _note_for_known_effect(self) -> DomainEntry:
+        if self.blocking != "unknown" and not self.blocking_note.strip():
+            raise ValueError(f"blocking {self.blocking!r} needs a blocking_note stating the source")
+        return self
 
 
 class DomainFile(_Strict):
     version: str
     domains: list[DomainEntry]
+
+
+class NetworkEntry(_Strict):
+    """Autonomous-system names that belong to one entity."""
+
+    names: list[str] = Field(min_length=1)
+    """AS names as offline geo data reports them (geoip2fast returns the MaxMind GeoLite2 ASN
+    organisation, such as ``AMAZON-02`` or ``Tencent Building, Kejizhongyi Avenue``) and as
+    registries write them (``TENCENT-NET-AP``). Compared without case, spacing or punctuation."""
+    asn: list[int] = []
+    """AS numbers of those names, so that ``AS16509``-style values match too."""
+    entity: str
+    note: str = ""
+    sources: list[str] = Field(min_length=1)
+    date: str | None = None
+    """Date of the source, when it has one."""
+
+
+class NetworkFile(_Strict):
+    version: str
+    networks: list[NetworkEntry]
 
 
 EvidenceKind = Literal[

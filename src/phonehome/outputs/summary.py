@@ -7,9 +7,12 @@ so equal reports give equal output.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from phonehome.analyze.activity import IdleWindow, parse_idle_window
 
 Data = Mapping[str, Any]
 
@@ -225,6 +228,7 @@ def organisations(data: Data) -> list[dict[str, Any]]:
         row["countries"] = sorted({str(d["country"]) for d in dests if d.get("country")})
         row["devices"] = sorted({str(d.get("device_id")) for d in dests})
         row["destinations"] = len(dests)
+        row["parties"] = sorted({str(d["party"]) for d in dests if d.get("party")})
         rows.append(row)
     rows.sort(
         key=lambda r: (
@@ -256,3 +260,145 @@ def device_countries(data: Data, device_id: str, limit: int = 3) -> list[str]:
 def total_bytes(data: Data) -> dict[str, int]:
     """Remote bytes out/in and flows over all destinations."""
     return _totals(data.get("destinations") or [])
+
+
+# ---------------------------------------------------------------------------------------------
+# timing: beacons, idle traffic, flow starts
+
+
+def parse_time(value: Any) -> float | None:
+    """Unix seconds from a number or an ISO 8601 string (``2024-05-01T08:00:05Z``); else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
+
+
+def _amount(value: float, unit: str) -> str:
+    """``5.0, "minute"`` -> ``5 minutes``; ``2.5`` -> ``2.5 minutes``; ``1`` -> ``minute``."""
+    rounded = round(value, 1)
+    if rounded == 1:
+        return unit
+    text = f"{rounded:.0f}" if rounded == int(rounded) else f"{rounded:.1f}"
+    return f"{text} {unit}s"
+
+
+def human_period(seconds: float | None) -> str:
+    """``300`` -> ``every 5 minutes``; ``45`` -> ``every 45 seconds``; None -> ``""``."""
+    if seconds is None or seconds <= 0:
+        return ""
+    if seconds < 90:
+        return f"every {_amount(round(seconds), 'second')}"
+    if seconds < 90 * 60:
+        return f"every {_amount(seconds / 60, 'minute')}"
+    if seconds < 36 * 3600:
+        return f"every {_amount(seconds / 3600, 'hour')}"
+    return f"every {_amount(seconds / 86400, 'day')}"
+
+
+_PERIOD_UNITS = ((90, 1, "s"), (90 * 60, 60, "min"), (36 * 3600, 3600, "h"))
+
+
+def short_period(seconds: float | None) -> str:
+    """``300`` -> ``5 min``; ``45`` -> ``45 s``; ``5400`` -> ``1.5 h``; None -> ``""``."""
+    if seconds is None or seconds <= 0:
+        return ""
+    size, unit = next(
+        ((size, unit) for limit, size, unit in _PERIOD_UNITS if seconds < limit), (86400, "d")
+    )
+    value = round(seconds / size, 1)
+    text = f"{value:.0f}" if value == int(value) else f"{value:.1f}"
+    return f"{text} {unit}"
+
+
+def destination_label(dest: Data) -> str:
+    """Name, else domain, else IP."""
+    return str(dest.get("name") or dest.get("domain") or dest.get("ip") or "?")
+
+
+def beacon_sentence(dest: Data) -> str | None:
+    """``sent 12.0 kB to api.hik-connect.com every 5 minutes while idle``; None when neither
+    periodic nor idle."""
+    period = dest.get("period_seconds")
+    idle_bytes = int(dest.get("idle_bytes_out") or 0)
+    idle_flows = int(dest.get("idle_flows") or 0)
+    every = human_period(period) if isinstance(period, int | float) else ""
+    target = destination_label(dest)
+    if idle_bytes > 0:
+        parts = [f"sent {human_bytes(idle_bytes)} to {target}", every, "while idle"]
+    elif idle_flows > 0:
+        parts = [f"contacted {target}", every, "while idle"]
+    elif every:
+        parts = [f"contacted {target}", every]
+    else:
+        return None
+    return " ".join(p for p in parts if p)
+
+
+def _beacon_key(dest: Data) -> tuple[Any, ...]:
+    return (
+        -int(dest.get("idle_bytes_out") or 0),
+        -int(dest.get("idle_flows") or 0),
+        dest.get("period_seconds") is None,
+        *destination_sort_key(dest),
+    )
+
+
+def device_beacons(data: Data) -> dict[str, list[str]]:
+    """Per device, its periodic or idle-time destinations as sentences, most idle bytes first."""
+    out: dict[str, list[str]] = {}
+    for dest in sorted(data.get("destinations") or [], key=_beacon_key):
+        sentence = beacon_sentence(dest)
+        if sentence:
+            out.setdefault(str(dest.get("device_id")), []).append(sentence)
+    return out
+
+
+def idle_windows(data: Data) -> list[IdleWindow]:
+    """The idle windows the audit used (``settings.idle_windows``), sorted; invalid ones ignored.
+
+    Each may be stored as ``"START/END"`` text or as a ``[start, end]`` pair of Unix seconds.
+    """
+    windows: list[IdleWindow] = []
+    for item in (data.get("settings") or {}).get("idle_windows") or []:
+        if isinstance(item, str):
+            try:
+                windows.append(parse_idle_window(item))
+            except ValueError:
+                continue
+        elif isinstance(item, list | tuple) and len(item) == 2:
+            start, end = parse_time(item[0]), parse_time(item[1])
+            if start is not None and end is not None and end > start:
+                windows.append((start, end))
+    return sorted(windows)
+
+
+def samples(dest: Data) -> list[float]:
+    """Sampled flow start times of a destination (``samples``, when the report keeps them)."""
+    times = (parse_time(v) for v in dest.get("samples") or [])
+    return sorted(t for t in times if t is not None)
+
+
+def device_flows(data: Data, device_id: str) -> dict[str, Any]:
+    """One device's destinations, with totals by organisation and by country (``phonehome flows``)."""
+    dests = sorted(
+        (d for d in data.get("destinations") or [] if str(d.get("device_id")) == device_id),
+        key=destination_sort_key,
+    )
+    device = next((d for d in data.get("devices") or [] if str(d.get("id")) == device_id), None)
+    scoped = {"destinations": dests, "entities": data.get("entities") or []}
+    return {
+        "device": device,
+        "destinations": dests,
+        "totals": _totals(dests) | {"idle_bytes_out": sum(int(d.get("idle_bytes_out") or 0) for d in dests)},
+        "by_organisation": organisations(scoped),
+        "by_country": countries(scoped),
+        "idle_windows": list((data.get("settings") or {}).get("idle_windows") or []),
+    }

@@ -5,13 +5,20 @@ handful of header bytes, which keeps the pass cheap on large captures. The ports
 DHCP, SSDP, and the discovery protocols cameras and recorders answer on: Hikvision SADP (37020),
 Dahua DHIP (37810) and ONVIF WS-Discovery (3702). Their payloads are untrusted: XML is parsed
 with defusedxml (no DTDs, no entities), and discovery payloads over 8 KB are ignored.
+
+Cleartext HTTP requests are rebuilt from the client-to-server half of TCP connections to ports
+80, 8080, 8000 and 8888, and of any connection whose data starts with a request line
+(``GET /``, ``POST http://...``): only segments that carry data pass the pre-filter, and only
+those on these ports or starting with a method name reach the reassembler (``HttpRequests``).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import struct
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
@@ -19,7 +26,8 @@ from urllib.parse import unquote
 import dpkt
 from defusedxml import ElementTree as SafeET
 
-from phonehome.sources.interface import DnsAnswer, HostSignal, Observation
+from phonehome.sources.bodies import ChunkedDecoder, decode_content, header, header_text, host_name
+from phonehome.sources.interface import MAX_BODY_BYTES, DnsAnswer, HostSignal, HttpRequest, Observation
 from phonehome.sources.pcapfile import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
@@ -58,6 +66,12 @@ _WSD_RESPONSES = frozenset({"ProbeMatches", "ResolveMatches", "Hello"})
 """Messages a WS-Discovery target service sends about itself (a Probe describes the searcher)."""
 _ONVIF_SCOPE = "onvif://www.onvif.org/"
 _ONVIF_SCOPE_KINDS = {"name": "onvif_manufacturer", "hardware": "onvif_model"}
+HTTP_PORTS = frozenset({80, 8080, 8000, 8888})
+"""TCP ports whose client data is always looked at for HTTP requests."""
+_HTTP_METHODS = (b"GET", b"POST", b"PUT", b"HEAD", b"DELETE", b"OPTIONS", b"PATCH", b"TRACE")
+_METHOD_PREFIXES = frozenset((m + b" ")[:4] for m in _HTTP_METHODS)
+"""First four bytes of a request line: how segments on other ports get past the pre-filter."""
+_REQUEST_LINE = re.compile(rb"(?:GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH|TRACE) (?:/|http://|\*)")
 
 
 def _mac(raw: bytes) -> str | None:
@@ -106,19 +120,42 @@ def split_frame(linktype: int, frame: bytes) -> tuple[str | None, str | None, in
     return None, None, 0, b""
 
 
-def _maybe_interesting(frame: bytes) -> bool:
-    """Cheap pre-filter on an Ethernet frame: ARP, or UDP with a watched port (VLANs: always)."""
+def _maybe_interesting(frame: bytes, odd_streams: set[bytes]) -> bool:
+    """Cheap pre-filter on an Ethernet frame (VLAN-tagged frames always pass).
+
+    Passes ARP, UDP with a watched port, and TCP segments carrying data that go to an HTTP port,
+    start with an HTTP method name, or continue a request on another port (``odd_streams``).
+    """
     if len(frame) < 42:
         return len(frame) >= 14 and frame[12:14] == b"\x08\x06"
     kind = frame[12:14]
     if kind == b"\x08\x00":
-        if frame[23] != 17:
-            return False
+        protocol = frame[23]
         at = 14 + (frame[14] & 0x0F) * 4
+        if protocol == 6:
+            if len(frame) < at + 20:
+                return False
+            data = at + (frame[at + 12] >> 4) * 4
+            if 14 + ((frame[16] << 8) | frame[17]) <= data:
+                return False  # no payload: handshakes, acknowledgements, FIN, RST
+            if ((frame[at + 2] << 8) | frame[at + 3]) in HTTP_PORTS or frame[data : data + 4] in _METHOD_PREFIXES:
+                return True
+            return bool(odd_streams) and frame[26:34] + frame[at : at + 4] in odd_streams
+        if protocol != 17:
+            return False
     elif kind == b"\x86\xdd":
-        if frame[20] != 17 or len(frame) < 58:
+        if len(frame) < 58:
             return False
         at = 54
+        if frame[20] == 6:
+            if len(frame) < 74 or ((frame[18] << 8) | frame[19]) <= (frame[66] >> 4) * 4:
+                return False
+            data = at + (frame[66] >> 4) * 4
+            if ((frame[56] << 8) | frame[57]) in HTTP_PORTS or frame[data : data + 4] in _METHOD_PREFIXES:
+                return True
+            return bool(odd_streams) and frame[22:58] in odd_streams
+        if frame[20] != 17:
+            return False
     else:
         return kind in (b"\x08\x06", b"\x81\x00", b"\x88\xa8")
     sport = (frame[at] << 8) | frame[at + 1]

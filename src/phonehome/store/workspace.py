@@ -3,14 +3,20 @@
 An audit is written in one transaction, after the whole pipeline has succeeded, so a failed or
 interrupted run never leaves a partial audit behind. Audits are keyed by the hashes of their
 inputs: re-running on the same files replaces the earlier audit instead of adding a copy.
+
+Removal-plan edits (owner, site, status, ...) are kept per device, not per audit, so they carry
+forward to later audits of the same device. The table layout has its own version
+(``STORE_VERSION``); opening an older workspace upgrades it in place through ``STORE_MIGRATIONS``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -20,7 +26,7 @@ from phonehome.errors import PhonehomeError
 from phonehome.model import SCHEMA_VERSION, Report
 from phonehome.store.codec import CodecError, decode, encode
 
-STORE_VERSION = "1"
+STORE_VERSION = "2"
 """Version of the table layout (distinct from the report schema version)."""
 ENV_HOME = "PHONEHOME_HOME"
 
@@ -60,10 +66,58 @@ findings = sa.Table(
     sa.Column("severity", sa.Integer, nullable=False),
     sa.Column("device_id", sa.String, nullable=False),
 )
+plan_edits = sa.Table(
+    "plan_edits",
+    _meta,
+    sa.Column("device_id", sa.String, primary_key=True),
+    sa.Column("owner", sa.Text, nullable=False, server_default=""),
+    sa.Column("site", sa.Text, nullable=False, server_default=""),
+    sa.Column("status", sa.String, nullable=False, server_default=""),
+    sa.Column("replacement", sa.Text, nullable=False, server_default=""),
+    sa.Column("due", sa.String, nullable=False, server_default=""),
+    sa.Column("notes", sa.Text, nullable=False, server_default=""),
+    sa.Column("imported_from", sa.String, nullable=False, server_default=""),
+    sa.Column("updated_at", sa.String, nullable=False, server_default=""),
+)
+"""The user's removal-plan edits, one row per device id (added in store version 2)."""
+
+
+def _store_1_to_2(conn: sa.Connection) -> None:
+    """1 -> 2: the ``plan_edits`` table."""
+    plan_edits.create(conn, checkfirst=True)
+
+
+STORE_MIGRATIONS: dict[str, tuple[str, Callable[[sa.Connection], None]]] = {"1": ("2", _store_1_to_2)}
+"""``from_version -> (to_version, upgrade)`` for the table layout, applied in one transaction."""
 
 
 class WorkspaceError(PhonehomeError):
     """The workspace cannot be opened, is from an incompatible version, or holds no audit."""
+
+
+@dataclass(frozen=True)
+class PlanEdit:
+    """What the user wrote in the editable columns of a removal plan for one device.
+
+    Every field is text as the user gave it ("" when empty); ``status`` and ``due`` (an ISO
+    date) are validated by ``phonehome.outputs.plan`` before they are stored.
+    """
+
+    device_id: str
+    owner: str = ""
+    site: str = ""
+    status: str = ""
+    replacement: str = ""
+    due: str = ""
+    notes: str = ""
+
+    def is_empty(self) -> bool:
+        """True when no editable field holds anything (``open`` is the default status)."""
+        return all(not getattr(self, f) for f in EDIT_FIELDS if f != "status") and self.status in ("", "open")
+
+
+EDIT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(PlanEdit) if f.name != "device_id")
+"""The editable fields of a plan row, in column order."""
 
 
 @dataclass(frozen=True)
@@ -111,11 +165,22 @@ class Workspace:
                 if row is None:
                     conn.execute(sa.insert(meta_table).values(key="store_version", value=STORE_VERSION))
                 elif row != STORE_VERSION:
-                    raise WorkspaceError(
-                        f"{self.db_path}: workspace layout version {row}; this phonehome uses {STORE_VERSION}"
-                    )
+                    self._upgrade(conn, row)
         except sa.exc.DatabaseError as e:
             raise WorkspaceError(f"{self.db_path}: not a usable phonehome workspace ({e.orig})") from e
+
+    def _upgrade(self, conn: sa.Connection, version: str) -> None:
+        """Bring an older table layout up to ``STORE_VERSION`` (inside the opening transaction)."""
+        while version != STORE_VERSION:
+            if version not in STORE_MIGRATIONS:
+                raise WorkspaceError(
+                    f"{self.db_path}: workspace layout version {version}; this phonehome uses {STORE_VERSION}"
+                )
+            version, upgrade = STORE_MIGRATIONS[version]
+            upgrade(conn)
+        conn.execute(
+            sa.update(meta_table).where(meta_table.c.key == "store_version").values(value=STORE_VERSION)
+        )
 
     def save(self, report: Report) -> int:
         """Store ``report`` atomically, replacing an earlier audit of the same inputs."""
@@ -197,8 +262,35 @@ class Workspace:
         except (CodecError, json.JSONDecodeError) as e:
             raise WorkspaceError(f"{self.db_path}: audit {row[0]}: {e}") from e
 
+    def device_ids(self) -> set[str]:
+        """Every device id in any saved audit."""
+        with self._engine.connect() as conn:
+            return set(conn.execute(sa.select(devices.c.device_id).distinct()).scalars())
+
+    def plan_edits(self) -> dict[str, PlanEdit]:
+        """The stored removal-plan edits by device id."""
+        columns = [plan_edits.c.device_id, *(plan_edits.c[f] for f in EDIT_FIELDS)]
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(*columns).order_by(plan_edits.c.device_id)).all()
+        return {r[0]: PlanEdit(r[0], *r[1:]) for r in rows}
+
+    def save_plan_edits(self, edits: Iterable[PlanEdit], imported_from: str = "") -> None:
+        """Replace the stored edits of each given device in one transaction; empty edits clear it."""
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        with self._engine.begin() as conn:
+            for edit in edits:
+                conn.execute(sa.delete(plan_edits).where(plan_edits.c.device_id == edit.device_id))
+                if edit.is_empty():
+                    continue
+                values = {f: getattr(edit, f) for f in EDIT_FIELDS}
+                conn.execute(
+                    sa.insert(plan_edits).values(
+                        device_id=edit.device_id, imported_from=imported_from, updated_at=now, **values
+                    )
+                )
+
     def close(self) -> None:
         self._engine.dispose()
 
 
-__all__ = ["SCHEMA_VERSION", "Workspace", "WorkspaceError", "default_home"]
+__all__ = ["EDIT_FIELDS", "SCHEMA_VERSION", "PlanEdit", "Workspace", "WorkspaceError", "default_home"]
