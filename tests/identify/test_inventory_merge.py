@@ -98,3 +98,15 @@ def test_a_scanned_public_address_is_a_device() -> None:
         HostSighting(None, "203.0.113.80", "nmap", "scan.xml", T0, T0 + 5, "cam.example")
     ).build()
     assert set(inventory.devices) == {"ip:203.0.113.80"}
+
+
+def test_signals_of_a_name_only_record_follow_the_name() -> None:
+    inventory = _build(
+        HostSighting(None, None, "asset_register", "assets.csv", hostname="Stores-Camera"),
+        HostSignal(None, None, "asset_vendor", "Hikvision", "assets.csv", host="Stores-Camera"),
+        HostSignal(None, None, "asset_model", "DS-7608NI", "other.csv", host="Stores-Camera"),
+    ).build()
+    draft = inventory.devices["name:stores-camera"]  # type: ignore[index]
+    kinds = {s.kind for s in draft.signals}
+    assert "asset_vendor" in kinds
+    assert "asset_model" not in kinds  # another input's row of the same name is not this row

@@ -162,7 +162,10 @@ def test_semicolon_csv_with_bom_and_brands() -> None:
     assert signals(items, ip="192.168.10.20")["asset_model"] == "NVR4104HS-P-4KS2"  # brand == vendor
     assert signals(items, ip="fe80::1")["asset_vendor"] == "Huawei"
     # A host known only by name gets its sighting; its facts need an address to attach to.
-    assert not [i for i in items if isinstance(i, HostSignal) and i.mac is None and i.ip is None]
+    # A row known only by name: its facts carry the name so the inventory can attach them.
+    nameless = [i for i in items if isinstance(i, HostSignal) and i.mac is None and i.ip is None]
+    assert nameless and {i.host for i in nameless} == {"poste-dg"}
+    assert ("asset_vendor", "Dell") in {(i.kind, i.value) for i in nameless}
     done = summary(items)
     assert (done.kind, done.packets, done.skipped, done.errors) == ("asset-csv", 6, 0, ())
 

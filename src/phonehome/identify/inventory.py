@@ -600,7 +600,17 @@ class InventoryBuilder:
                 return devices.setdefault(dev_id, DeviceDraft(id=dev_id, mac=None))
             return None
 
+        named = {
+            (s.source, s.hostname.lower()): DeviceID(f"name:{s.hostname.lower()}")
+            for s in self._sightings
+            if s.hostname and not s.mac and not s.ip
+        }
         for signal in self._signals:
+            if signal.mac is None and signal.ip is None:
+                dev_id = named.get((signal.source, (signal.host or "").lower()))
+                if dev_id is not None and dev_id in devices:
+                    devices[dev_id].signals.append(signal)
+                continue
             draft = owner(signal.mac, signal.ip)
             if draft is None:
                 continue

@@ -685,8 +685,7 @@ def _row_items(
     if not (mac or ip or hostname):
         return None
     items: list[Observation] = [HostSighting(mac, ip, "asset_register", source, hostname=hostname)]
-    if not (mac or ip):
-        return items  # signals attach to a MAC or an IP; the sighting carries the name
+    host = None if (mac or ip) else hostname  # a row known only by name: signals follow the name
     vendor, brand, model = texts.get("vendor"), texts.get("brand"), texts.get("model")
     if brand and vendor and brand.casefold() != vendor.casefold():
         if not model:
@@ -703,5 +702,5 @@ def _row_items(
         ("asset_serial", texts.get("serial")),
         ("asset_location", texts.get("location")),
     )
-    items.extend(HostSignal(mac, ip, kind, value, source) for kind, value in facts if value)
+    items.extend(HostSignal(mac, ip, kind, value, source, host) for kind, value in facts if value)
     return items

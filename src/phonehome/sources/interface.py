@@ -76,6 +76,9 @@ class HostSignal:
     """
     value: str
     source: str
+    host: str | None = None
+    """For a signal with neither MAC nor IP: the ``HostSighting.hostname`` of the same input that
+    it belongs to (an asset-register row known only by name, a handset read through adb)."""
 
 
 @dataclass(frozen=True, slots=True)
