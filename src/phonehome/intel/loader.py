@@ -107,16 +107,21 @@ class Intel:
 
     def network_entity(self, as_name: str | None) -> str | None:
         """The entity an AS belongs to, from its name (``AMAZON-02``) or number (``AS16509 ...``)."""
-        if not as_name:
+        if not as_name or not as_name.strip():
             return None
-        entry = self.networks.get(normalise_registrant(as_name))
-        if entry is None:
-            number = _AS_NUMBER.match(as_name)
-            if number:
-                entry = self.network_numbers.get(int(number.group(1)))
-                rest = as_name[number.end() :]
-                if entry is None and rest.strip():
-                    entry = self.networks.get(normalise_registrant(rest))
+        text = as_name.strip()
+        entry = self.networks.get(normalise_registrant(text))
+        number = _AS_NUMBER.match(text)
+        if entry is None and number:
+            entry = self.network_numbers.get(int(number.group(1)))
+            text = text[number.end() :].strip()
+            entry = entry or self.networks.get(normalise_registrant(text))
+        if entry is None and " " in text:
+            # "HANDLE Organisation name", as registries and some geo data print it.
+            handle, rest = text.split(None, 1)
+            entry = self.networks.get(normalise_registrant(handle)) or self.networks.get(
+                normalise_registrant(rest)
+            )
         return entry.entity if entry else None
 
     def is_infrastructure(self, entity_id: str | None) -> bool:

@@ -349,6 +349,42 @@ class SignatureFile(_Strict):
     signatures: list[Signature]
 
 
+class LeakMatch(_Strict):
+    """Conditions on identifier leaks found in readable traffic (``analyze/leaks.py``).
+
+    A leak rule yields one finding per device, identifier kind and host.
+    """
+
+    identifiers: list[str] = Field(min_length=1)
+    """Identifier kinds: ``imei``, ``mac``, ``location``, ``pattern:email``, ...; ``pattern:*``
+    and ``other:*`` name a whole family."""
+    severity: dict[str, Literal["info", "low", "medium", "high", "critical"]] = {}
+    """Severity per identifier kind (same names and wildcards); the rule's severity otherwise."""
+    raise_for_watch_country: bool = True
+    """One severity level more when the destination's country is on the watch list."""
+    parties: list[Literal["first", "support", "third", "unknown"]] = []
+    """Only leaks to destinations of these parties (empty: any destination)."""
+    min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Leaks below this confidence are left out."""
+
+    def covers(self, identifier: str) -> bool:
+        """True when ``identifier`` is one of ``identifiers`` (or in a ``family:*`` given)."""
+        return _named(self.identifiers, identifier)
+
+    def severity_of(self, identifier: str, default: str) -> str:
+        """The severity this rule gives ``identifier``: exact names first, then families."""
+        if identifier in self.severity:
+            return self.severity[identifier]
+        for name, level in self.severity.items():
+            if _named([name], identifier):
+                return level
+        return default
+
+
+def _named(names: list[str], identifier: str) -> bool:
+    return any(n == identifier or (n.endswith(":*") and identifier.startswith(n[:-1])) for n in names)
+
+
 class Match(_Strict):
     """Conditions of a policy rule; every condition given must hold."""
 
@@ -365,6 +401,14 @@ class Match(_Strict):
     """Per-destination rules: traffic to the device vendor's own cloud, or to a watch-list country."""
     restricted_only: bool = False
     """Only for devices already matched by a vendor rule in an enabled pack."""
+    leak: LeakMatch | None = None
+    """Per-leak rules: identifiers of the device found in its traffic."""
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Match:
+        if self.leak is not None and self.destination is not None:
+            raise ValueError("a rule is about destinations or about leaks, not both")
+        return self
 
 
 class Rule(_Strict):
