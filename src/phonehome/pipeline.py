@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import ipaddress
 from collections import defaultdict
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from phonehome.analyze.destinations import GeoLookup, analyze_destinations
+from phonehome.analyze.party import classify_party
 from phonehome.identify.attribution import Attributor
 from phonehome.identify.inventory import InventoryBuilder
 from phonehome.intel.loader import Intel
@@ -90,6 +92,17 @@ def run_audit(
         (attributor.attribute(draft, by_device[draft.id]) for draft in inventory.devices.values()),
         key=lambda d: d.id,
     )
+    vendors = {d.id: d.attribution.vendor for d in devices}
+    destinations = [
+        dataclasses.replace(
+            d,
+            traffic=dataclasses.replace(
+                d.traffic,
+                party=classify_party(vendors.get(d.device_id), d.organisation, d.asn, intel, name=d.name),
+            ),
+        )
+        for d in destinations
+    ]
     findings = evaluate(devices, destinations, intel, options.policy)
     referenced = {d.attribution.vendor for d in devices} | {d.organisation for d in destinations}
     entities = tuple(
