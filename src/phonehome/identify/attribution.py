@@ -37,10 +37,9 @@ Only entities that make devices count, once each (the strongest purpose), so bro
 vendor's website cannot outvote the hardware evidence.
 """
 _UNMAPPED = "oui:"
-_NO_IDENTITY_KINDS = frozenset(
-    {"arp", "dhcp_lease", "dhcp_server", "device_serial", "asset_serial", "asset_location", "switch_port"}
-)
-"""Signals that locate or label a host but say nothing about its maker; kept off the evidence."""
+_NO_IDENTITY_KINDS = frozenset({"arp", "dhcp_lease", "dhcp_server"})
+"""Signals that only restate an address; serials, switch ports and locations stay as zero-weight
+evidence because the removal plan reads them."""
 _HOSTNAME_KINDS = ("dhcp_hostname", "mdns_name", "dhcp_fqdn")
 
 
