@@ -23,13 +23,19 @@ demo: $(STAMP) $(DEMO_CAPTURE)
 	$(BIN)/phonehome report --workspace $(DEMO_HOME) --format html --output demo/out/report.html
 	@echo "HTML report: $(CURDIR)/demo/out/report.html"
 
-# Debian packages the test suite uses (tshark for cross-checks); installed only when missing.
+# Debian packages the test suite uses as real consumers (tshark, pdftotext, chromium, nft,
+# unbound-checkconf, named-checkzone, dnsmasq); installed only when missing.
 system-deps:
-	@command -v tshark >/dev/null 2>&1 || { \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null; \
-	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends tshark >/dev/null) \
-	    || echo "warning: could not install tshark; tests that need it will be skipped"; }
+	@missing=""; \
+	  for pair in tshark:tshark pdftotext:poppler-utils chromium:chromium nft:nftables \
+	      unbound-checkconf:unbound named-checkzone:bind9-utils dnsmasq:dnsmasq-base; do \
+	    command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	  if [ -n "$$missing" ]; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null; \
+	    (apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null) \
+	      || echo "warning: could not install$$missing; tests that need them will be skipped"; \
+	  fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts benchmarks

@@ -270,9 +270,27 @@ def report(
     output: OutputOpt = None,
     workspace: WorkspaceOpt = None,
     audit_id: AuditIdOpt = None,
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            "--policy",
+            "-p",
+            help="Compliance report for this policy pack (HTML, or PDF when -o ends in .pdf); "
+            "see also `phonehome compliance`.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Render a saved audit (HTML by default) without re-reading the captures."""
     with reporting_errors():
+        if policy:
+            from phonehome.commands.compliance import ComplianceFormat, run_compliance
+
+            chosen = (
+                ComplianceFormat.pdf if output and output.lower().endswith(".pdf") else ComplianceFormat.html
+            )
+            run_compliance(policy, chosen, output, workspace, audit_id, True, [])
+            return
         store = open_workspace(workspace)
         number, saved = store.load(audit_id)
         _emit(saved, fmt, output, store.root / "reports" / f"audit-{number}.html")

@@ -82,26 +82,37 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Compliance report for one policy pack: scope, method, findings, status and limits."""
         with reporting_errors():
-            from phonehome.intel.loader import default_intel, load_intel
-            from phonehome.outputs.compliance import render_compliance
+            run_compliance(policy, fmt, output, workspace, audit_id, trend, policy_pack or [])
 
-            chosen = fmt or (
-                ComplianceFormat.pdf if output and output.lower().endswith(".pdf") else ComplianceFormat.html
-            )
-            if chosen is ComplianceFormat.pdf and output is None and sys.stdout.isatty():
-                raise UsageError("--format pdf: give --output FILE (or '-' to write the PDF to stdout)")
-            intel = load_intel((), policy_pack) if policy_pack else default_intel()
-            if policy not in intel.packs:
-                raise UsageError(
-                    f"--policy: unknown pack {policy!r} (known: {', '.join(sorted(intel.packs))})"
-                )
-            store = open_workspace(workspace)
-            number, saved = store.load(audit_id)
-            history = older_audits(store, number) if trend else None
-            status = {device: edit.status or "open" for device, edit in store.plan_edits().items()}
-            data = render_compliance(
-                saved, policy, intel, chosen.value, history=history, plan_status=status, audit_id=number
-            )
-            write_bytes(data, output)
-            if output not in (None, "-"):
-                err.print(f"Compliance report written to {output}", markup=False, soft_wrap=True)
+
+def run_compliance(
+    policy: str,
+    fmt: ComplianceFormat | None,
+    output: str | None,
+    workspace: Path | None,
+    audit_id: int | None,
+    trend: bool,
+    policy_pack: list[Path],
+) -> None:
+    """Render and write the compliance report (shared by ``compliance`` and ``report --policy``)."""
+    from phonehome.intel.loader import default_intel, load_intel
+    from phonehome.outputs.compliance import render_compliance
+
+    chosen = fmt or (
+        ComplianceFormat.pdf if output and output.lower().endswith(".pdf") else ComplianceFormat.html
+    )
+    if chosen is ComplianceFormat.pdf and output is None and sys.stdout.isatty():
+        raise UsageError("--format pdf: give --output FILE (or '-' to write the PDF to stdout)")
+    intel = load_intel((), policy_pack) if policy_pack else default_intel()
+    if policy not in intel.packs:
+        raise UsageError(f"--policy: unknown pack {policy!r} (known: {', '.join(sorted(intel.packs))})")
+    store = open_workspace(workspace)
+    number, saved = store.load(audit_id)
+    history = older_audits(store, number) if trend else None
+    status = {device: edit.status or "open" for device, edit in store.plan_edits().items()}
+    data = render_compliance(
+        saved, policy, intel, chosen.value, history=history, plan_status=status, audit_id=number
+    )
+    write_bytes(data, output)
+    if output not in (None, "-"):
+        err.print(f"Compliance report written to {output}", markup=False, soft_wrap=True)
