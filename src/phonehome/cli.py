@@ -176,6 +176,15 @@ def audit(
             help="Exit 1 when a finding is at least this severity: " + ", ".join(FAIL_ON_CHOICES) + "."
         ),
     ] = "high",
+    idle_window: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--idle-window",
+            help="START/END (ISO 8601; either side may be a duration like PT8H) when the devices were "
+            "left idle (repeatable). Default: idleness is inferred from each device's own traffic.",
+            show_default=False,
+        ),
+    ] = None,
     columns: Annotated[
         str | None,
         typer.Option(
@@ -234,7 +243,17 @@ def audit(
             min_confidence=min_confidence,
             skip_rules=frozenset(skip_rule or []),
         )
-        options = AuditOptions(policy=settings, local_nets=tuple(nets), skipped=tuple(skipped))
+        from phonehome.analyze.activity import parse_idle_window
+
+        windows = []
+        for text in idle_window or []:
+            try:
+                windows.append(parse_idle_window(text))
+            except ValueError as e:
+                raise UsageError(f"--idle-window: {e}") from None
+        options = AuditOptions(
+            policy=settings, local_nets=tuple(nets), skipped=tuple(skipped), idle_windows=tuple(windows)
+        )
         with _progress(not quiet and err.is_terminal) as progress:
             report = run_audit(planned, intel, options, progress)
         for note in skipped:

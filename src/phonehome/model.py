@@ -156,6 +156,8 @@ class Traffic:
     idle_flows: int = 0
     party: str | None = None
     """``first`` (the device's own vendor), ``support`` (CDN/cloud/infrastructure) or ``third``."""
+    samples: tuple[float, ...] = ()
+    """Start times of up to 64 of the flows (the first ones), for timelines."""
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from phonehome.analyze.activity import ActivityFacts, IdleWindow, analyze_activity, format_idle_window
 from phonehome.analyze.destinations import GeoLookup, analyze_destinations
 from phonehome.analyze.party import classify_party
 from phonehome.identify.attribution import Attributor
-from phonehome.identify.inventory import InventoryBuilder
+from phonehome.identify.inventory import Inventory, InventoryBuilder
 from phonehome.intel.loader import Intel
 from phonehome.model import Destination, DeviceID, EntityRef, InputSummary, Report
 from phonehome.policy.engine import PolicySettings, evaluate
@@ -28,6 +29,8 @@ class AuditOptions:
     policy: PolicySettings
     local_nets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     skipped: tuple[str, ...] = field(default=())
+    idle_windows: tuple[IdleWindow, ...] = ()
+    """When the user says the devices were idle; empty: idleness is inferred per device."""
 
 
 def plan_inputs(
@@ -61,6 +64,21 @@ def plan_inputs(
     return planned, skipped
 
 
+def _with_timing(d: Destination, facts: ActivityFacts | None, inventory: Inventory) -> Destination:
+    pair = inventory.traffic.get((d.device_id, d.ip))
+    samples = tuple(round(t, 3) for t, _ in pair.starts) if pair is not None else ()
+    if facts is None:
+        return dataclasses.replace(d, traffic=dataclasses.replace(d.traffic, samples=samples))
+    traffic = dataclasses.replace(
+        d.traffic,
+        period_seconds=facts.period_seconds,
+        idle_bytes_out=facts.idle_bytes_out,
+        idle_flows=facts.idle_flows,
+        samples=samples,
+    )
+    return dataclasses.replace(d, traffic=traffic)
+
+
 def _head_hex(path: Path) -> str:
     with open(path, "rb") as f:
         return f.read(4).hex()
@@ -84,6 +102,8 @@ def run_audit(
                 builder.add(item)
     inventory = builder.build()
     destinations, _ = analyze_destinations(inventory, intel, GeoLookup())
+    timing = analyze_activity(inventory.traffic, options.idle_windows)
+    destinations = [_with_timing(d, timing.get((d.device_id, d.ip)), inventory) for d in destinations]
     by_device: dict[DeviceID, list[Destination]] = defaultdict(list)
     for d in destinations:
         by_device[d.device_id].append(d)
@@ -123,5 +143,6 @@ def run_audit(
             "min_confidence": options.policy.min_confidence,
             "local_networks": [str(n) for n in options.local_nets],
             "skipped_inputs": list(options.skipped),
+            "idle_windows": [format_idle_window(w) for w in options.idle_windows],
         },
     )

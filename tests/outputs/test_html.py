@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from importlib import resources
 
 import pytest
 from bs4 import BeautifulSoup
 
-from phonehome.model import Evidence, Report, Severity
+from phonehome.model import Evidence, Report, Severity, Traffic
 from phonehome.outputs.html import HtmlFormat, anchors
 from phonehome.outputs.interface import OutputFormat
 from phonehome.testing.factories import (
+    T0,
     make_destination,
     make_device,
     make_empty_report,
@@ -240,3 +242,169 @@ def test_anchor_ids_are_unique() -> None:
     result = anchors("device", ["mac:aa:bb", "mac-aa-bb", "mac:aa:bb"])
     assert len(set(result.values())) == 2
     assert all(re.fullmatch(r"[A-Za-z0-9_-]+", v) for v in result.values())
+
+
+# --- destinations: map, organisations, timelines, background traffic ---------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class SampledTraffic(Traffic):
+    """Traffic with the flow-start samples a future report may keep (``Traffic.samples``)."""
+
+    samples: tuple[float, ...] = ()
+
+
+def timed_report(*, samples: bool, windows: list[str] | None = None) -> Report:
+    """The sample report with periods, idle bytes and parties filled in."""
+    report = make_report()
+    dests = []
+    for d in report.destinations:
+        extra: dict[str, object] = {}
+        if d.name == "litedev.hik-connect.com":
+            starts = tuple(T0 + 12 + 300 * i for i in range(48))
+            extra = {"period_seconds": 300.0, "idle_bytes_out": 12_400, "idle_flows": 31, "party": "first"}
+        elif d.name == "api.io.mi.com":
+            starts = tuple(T0 + 90 + 60 * i for i in range(64))
+            extra = {"period_seconds": 60.0, "party": "first"}
+        elif d.name == "www.youtube.com":
+            starts = (T0 + 600, T0 + 700, T0 + 1500, T0 + 2410)
+            extra = {"party": "third"}
+        else:
+            starts = ()
+        traffic = dataclasses.replace(d.traffic, **extra)  # type: ignore[arg-type]
+        if samples and starts:
+            fields = {f.name: getattr(traffic, f.name) for f in dataclasses.fields(traffic)}
+            traffic = SampledTraffic(**fields, samples=starts)
+        dests.append(dataclasses.replace(d, traffic=traffic))
+    settings = dict(report.settings)
+    if windows is not None:
+        settings["idle_windows"] = windows
+    return dataclasses.replace(report, destinations=tuple(dests), settings=settings)
+
+
+def test_world_map(soup: BeautifulSoup) -> None:
+    svg = soup.select_one("figure.map svg")
+    assert svg is not None and svg.get("role") == "img"
+    assert svg.get("aria-labelledby") == "map-title map-desc"
+    assert soup.find(id="map-title").get_text() == "Bytes sent per destination country"
+    shapes = {p["data-country"]: p for p in svg.find_all("path")}
+    assert len(shapes) > 170
+    codes = ("DE", "CN", "US", "GB", "FR")
+    classes = {code: [c for c in shapes[code]["class"] if c != "watched"][0] for code in codes}
+    assert classes == {"DE": "c4", "CN": "c4", "US": "c3", "GB": "c2", "FR": "blank"}
+    assert "watched" in shapes["CN"]["class"] and "watched" not in shapes["DE"]["class"]
+    assert shapes["DE"].find("title").get_text() == (
+        "Germany (DE): 41.5 MB sent, 980.1 kB received, 1 destination, 1 device"
+    )
+    assert shapes["FR"].find("title").get_text() == "France (FR): no traffic"
+    # Singapore is too small for the 1:110m shapes: a dot, drawn only because traffic went there.
+    dots = {c["data-country"]: c for c in svg.find_all("circle")}
+    assert set(dots) == {"SG"}
+    assert dots["SG"].find("title").get_text().startswith("Singapore (SG): 412.9 kB sent")
+    legend = [li.get_text(" ", strip=True) for li in soup.select("ul.legend li")]
+    assert legend[0] == "contacted, nothing sent" and legend[-1] == "watched country (CN)"
+    caption = soup.select_one("figure.map figcaption").get_text(" ")
+    assert "Not on the map: unknown country (383.9 kB)" in caption
+    assert "Natural Earth" in caption
+
+
+def test_map_data_is_small_and_page_stays_small(page: str) -> None:
+    data = resources.files("phonehome").joinpath("outputs/templates/worldmap.json")
+    assert len(data.read_bytes()) < 300_000
+    assert len(page.encode()) < 400_000
+
+
+def test_organisations_show_party() -> None:
+    soup = BeautifulSoup(HtmlFormat().render(timed_report(samples=False)), "html.parser")
+    headers = [th.get_text() for th in soup.select("table.organisations thead th")]
+    assert headers[:2] == ["Organisation", "Party"]
+    rows = {tr.find("td").get_text(strip=True): tr for tr in soup.select("table.organisations tbody tr")}
+    assert rows["Hikvision"].find_all("td")[1].get_text() == "first"
+    assert rows["Google"].find_all("td")[1].get_text() == "third"
+    assert rows["Huawei"].find_all("td")[1].get_text() == "—"
+
+
+def test_per_device_period_and_idle_columns() -> None:
+    soup = BeautifulSoup(HtmlFormat().render(timed_report(samples=False)), "html.parser")
+    table = soup.select("section.device-dests")[1].find("table")  # the camera
+    headers = [th.get_text() for th in table.select("thead th")]
+    assert headers[4] == "Party" and headers[10:12] == ["Period", "Idle out"]
+    first = [td.get_text() for td in table.select("tbody tr")[0].find_all("td")]
+    assert first[0] == "litedev.hik-connect.com"
+    assert (first[4], first[10], first[11]) == ("first", "5 min", "12.4 kB")
+    second = [td.get_text() for td in table.select("tbody tr")[1].find_all("td")]
+    assert (second[4], second[10], second[11]) == ("—", "—", "—")
+
+
+def test_background_sentences() -> None:
+    soup = BeautifulSoup(HtmlFormat().render(timed_report(samples=False)), "html.parser")
+    items = [ul.get_text(" ", strip=True) for ul in soup.select("ul.beacons")]
+    assert items == [
+        "sent 12.4 kB to litedev.hik-connect.com every 5 minutes while idle",
+        "contacted api.io.mi.com every minute",
+    ]
+
+
+def test_timeline_without_samples_draws_first_to_last_seen(report: Report, soup: BeautifulSoup) -> None:
+    figures = soup.select("section.device-dests figure.timeline")
+    assert len(figures) == len({d.device_id for d in report.destinations})
+    camera = figures[1]
+    svg = camera.find("svg")
+    assert svg.get("role") == "img"
+    title_id, desc_id = svg["aria-labelledby"].split()
+    assert svg.find(id=title_id).get_text() == "Timeline of the flows of DS-2CD2143G2-I"
+    assert "3 destinations" in svg.find(id=desc_id).get_text()
+    rows = svg.select("g.row")
+    labels = [r.find("text").get_text() for r in rows]
+    assert labels == ["litedev.hik-connect.com", "open.ys7.com", "time.windows.com"]
+    assert len(svg.select("rect.bar")) == 3 and not svg.select("rect.mark")
+    assert not svg.select("rect.idle") and not svg.select("rect.active")
+    ticks = [t.get_text() for t in svg.select("text.axis")]
+    assert ticks == ["08:30", "09:00", "09:30", "10:00", "10:30", "11:00", "11:30"]
+    assert "2024-05-01 08:00:02 – 11:59:50" in camera.find("figcaption").get_text()
+
+
+def test_timeline_marks_each_sampled_flow_and_shades_idle_windows() -> None:
+    report = timed_report(samples=True, windows=["2024-05-01T10:00:00Z/2024-05-01T11:30:00Z"])
+    soup = BeautifulSoup(HtmlFormat().render(report), "html.parser")
+    camera = soup.select("section.device-dests figure.timeline")[1].find("svg")
+    first_row = camera.select("g.row")[0]
+    assert len(first_row.select("rect.mark")) == 48
+    assert first_row.select_one("text.period").get_text() == "5 min"
+    xs = [float(r["x"]) for r in first_row.select("rect.mark")]
+    assert xs == sorted(xs) and 250 <= xs[0] < xs[-1] <= 935
+    assert len(camera.select("rect.bar")) == 2  # destinations without samples keep their bars
+    idle = camera.select("rect.idle")
+    assert len(idle) == 1 and idle[0].find("title").get_text() == "idle window 2024-05-01 10:00:00 – 11:30:00"
+    assert not camera.select("rect.active")
+    # 10:00-11:30 of a 08:00:02-11:59:50 axis 685 units wide.
+    assert float(idle[0]["x"]) == pytest.approx(250 + 685 * (7198 / 14388), abs=0.1)
+
+
+def test_timeline_shades_inferred_activity_without_windows() -> None:
+    soup = BeautifulSoup(HtmlFormat().render(timed_report(samples=True)), "html.parser")
+    phone = soup.select("section.device-dests figure.timeline")[2]
+    active = phone.select("rect.active")
+    # YouTube (not periodic) at 08:10, 08:11:40, 08:25, 08:40:10: three spans (08:10 and 08:11 merge).
+    assert [r.find("title").get_text() for r in active] == [
+        "active (inferred) 2024-05-01 08:09:00 – 08:13:00",
+        "active (inferred) 2024-05-01 08:24:00 – 08:27:00",
+        "active (inferred) 2024-05-01 08:39:00 – 08:42:00",
+    ]
+    assert "inferred from flows to non-periodic destinations" in phone.find("figcaption").get_text()
+
+
+def test_timeline_keeps_the_busiest_destinations() -> None:
+    device = make_device("02:00:00:00:00:07", ips=("192.168.1.7",))
+    dests = tuple(
+        make_destination(device, f"host{i:02d}.example", f"198.51.100.{i}", bytes_out=1000 + i)
+        for i in range(30)
+    )
+    report = make_report(devices=(device,), destinations=dests)
+    soup = BeautifulSoup(HtmlFormat().render(report), "html.parser")
+    figure = soup.select_one("figure.timeline")
+    rows = figure.select("g.row")
+    assert len(rows) == 25
+    assert rows[0].find("text").get_text() == "host29.example"
+    assert "5 more destinations not drawn." in figure.find("figcaption").get_text()
+    assert len(soup.select("table.dests tbody tr")) == 30

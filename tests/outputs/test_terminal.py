@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 from rich.console import Console
@@ -75,3 +76,42 @@ def test_print_summary_in_colour() -> None:
     out = buffer.getvalue()
     assert "\x1b[" in out
     assert "PH-FCC-001" in out
+
+
+def _with_beacons(windows: list[str] | None = None) -> Report:
+    report = make_report()
+    dests = []
+    for d in report.destinations:
+        timing: dict[str, object] = {}
+        if d.name == "litedev.hik-connect.com":
+            timing = {"period_seconds": 300.0, "idle_bytes_out": 12_400, "idle_flows": 31}
+        elif d.name == "open.ys7.com":
+            timing = {"idle_bytes_out": 2_000, "idle_flows": 1}
+        elif d.name == "api.io.mi.com":
+            timing = {"period_seconds": 60.0}
+        dests.append(dataclasses.replace(d, traffic=dataclasses.replace(d.traffic, **timing)))  # type: ignore[arg-type]
+    settings = {**report.settings, **({"idle_windows": windows} if windows else {})}
+    return dataclasses.replace(report, destinations=tuple(dests), settings=settings)
+
+
+def test_background_traffic_line_per_device() -> None:
+    text = TerminalFormat().render(_with_beacons())
+    block = text[text.index("Background traffic") :].split("\n\n")[0]
+    heading, *rest = block.splitlines()
+    assert heading == "Background traffic (idle = inferred: no other flows started)"
+    assert " ".join(rest) == (  # one line per device, wrapped at the terminal width
+        "DS-2CD2143G2-I: sent 12.4 kB to litedev.hik-connect.com every 5 minutes while idle; "
+        "sent 2.0 kB to open.ys7.com while idle "
+        "Redmi-Note-12: contacted api.io.mi.com every minute"
+    )
+    assert rest[-1] == "Redmi-Note-12: contacted api.io.mi.com every minute"
+    assert text.index("Background traffic") < text.index("by organisation")
+
+
+def test_background_traffic_names_the_idle_windows_basis() -> None:
+    text = TerminalFormat().render(_with_beacons(["2024-05-01T10:00:00Z/2024-05-01T11:30:00Z"]))
+    assert "Background traffic (idle = inside the given idle windows)" in text
+
+
+def test_no_background_section_without_timing_facts() -> None:
+    assert "Background traffic" not in TerminalFormat().render(make_report())

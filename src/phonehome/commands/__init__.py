@@ -9,7 +9,15 @@ import importlib
 
 import typer
 
-COMMAND_MODULES: tuple[str, ...] = ("plan", "diff", "export_csv", "flows", "blocklist", "compliance", "export")
+COMMAND_MODULES: tuple[str, ...] = (
+    "plan",
+    "diff",
+    "export_csv",
+    "flows",
+    "blocklist",
+    "compliance",
+    "export",
+)
 """Modules under ``phonehome.commands`` whose ``register(app)`` adds commands."""
 
 

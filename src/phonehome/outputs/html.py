@@ -20,7 +20,7 @@ from typing import Any
 
 import jinja2
 
-from phonehome.analyze.activity import IdleWindow, active_spans, format_idle_window, is_infrastructure
+from phonehome.analyze.activity import IdleWindow, active_spans, is_infrastructure
 from phonehome.model import Report
 from phonehome.outputs import summary
 from phonehome.outputs.interface import OutputError
@@ -99,8 +99,9 @@ MAP_CLASSES: tuple[tuple[str, str, float], ...] = (
     ("c0", "contacted, nothing sent", 1),
     ("c1", "under 10 kB", 10_000),
     ("c2", "10 kB – 1 MB", 1_000_000),
-    ("c3", "1 – 100 MB", 100_000_000),
-    ("c4", "100 MB or more", math.inf),
+    ("c3", "1 – 10 MB", 10_000_000),
+    ("c4", "10 – 100 MB", 100_000_000),
+    ("c5", "100 MB or more", math.inf),
 )
 """(css class, legend label, upper bound of bytes sent) of the map's shades, lightest first."""
 
@@ -169,6 +170,13 @@ TIMELINE_AXIS = 22
 TIMELINE_ROWS = 25
 """Destinations drawn per device (most bytes sent first); the rest are counted."""
 _TICK_STEPS = (60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800)
+
+
+def time_range(window: IdleWindow) -> str:
+    """``2024-05-01 08:00:02 – 11:59:50`` (UTC); the date is repeated only when it changes."""
+    start, end = (dt.datetime.fromtimestamp(t, tz=dt.UTC) for t in window)
+    tail = end.strftime("%H:%M:%S") if end.date() == start.date() else end.strftime("%Y-%m-%d %H:%M:%S")
+    return f"{start.strftime('%Y-%m-%d %H:%M:%S')} – {tail}"
 
 
 def report_span(data: Mapping[str, Any]) -> tuple[float, float] | None:
@@ -247,13 +255,13 @@ def timeline(
     for window in windows:
         clipped = _clip_shade(window, first, last, scale)
         if clipped:
-            title = f"idle window {format_idle_window(window).replace('/', ' – ')}"
+            title = f"idle window {time_range(window)}"
             shades.append({"x": clipped[0], "w": clipped[1], "kind": "idle", "title": title})
     if not windows and sampled:
         for active in active_spans(sampled):
             clipped = _clip_shade(active, first, last, scale)
             if clipped:
-                title = f"active (inferred) {format_idle_window(active).replace('/', ' – ')}"
+                title = f"active (inferred) {time_range(active)}"
                 shades.append({"x": clipped[0], "w": clipped[1], "kind": "active", "title": title})
     plot_height = max(1, len(rows)) * TIMELINE_ROW
     return {
@@ -303,8 +311,8 @@ def build_view(data: dict[str, Any]) -> dict[str, Any]:
         "destinations_by_device": by_device,
         "beacons": summary.device_beacons(data),
         "timelines": timelines,
-        "idle_windows": [format_idle_window(w).replace("/", " – ") for w in windows],
-        "span": [format_idle_window(span).replace("/", " – ")] if span else [],
+        "idle_windows": [time_range(w) for w in windows],
+        "span": [time_range(span)] if span else [],
         "world_map": world_map(data, countries),
         "countries": countries,
         "countries_reached": summary.countries_reached(data),

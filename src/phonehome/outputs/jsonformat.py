@@ -82,6 +82,7 @@ def _destination(d: Destination, names: dict[str, str]) -> dict[str, Any]:
         "period_seconds": t.period_seconds,
         "idle_bytes_out": t.idle_bytes_out,
         "idle_flows": t.idle_flows,
+        "samples": list(t.samples),
     }
 
 

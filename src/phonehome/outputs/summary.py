@@ -175,7 +175,7 @@ def destinations_by_device(data: Data) -> dict[str, list[Data]]:
 
 
 def _totals(rows: Iterable[Data]) -> dict[str, int]:
-    totals = {"bytes_out": 0, "bytes_in": 0, "flows": 0}
+    totals = {"bytes_out": 0, "bytes_in": 0, "flows": 0, "idle_bytes_out": 0}
     for row in rows:
         for key in totals:
             totals[key] += int(row.get(key) or 0)
@@ -281,41 +281,50 @@ def parse_time(value: Any) -> float | None:
     return moment.timestamp()
 
 
-def _amount(value: float, unit: str) -> str:
-    """``5.0, "minute"`` -> ``5 minutes``; ``2.5`` -> ``2.5 minutes``; ``1`` -> ``minute``."""
+def iso_time(seconds: float) -> str:
+    """Unix seconds -> ``2024-05-01T08:00:05Z`` (whole seconds)."""
+    moment = dt.datetime.fromtimestamp(seconds, tz=dt.UTC).replace(microsecond=0)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+_PERIOD_UNITS: tuple[tuple[float, str, str], ...] = (
+    (1, "second", "s"),
+    (60, "minute", "min"),
+    (3600, "hour", "h"),
+    (86400, "day", "d"),
+)
+
+
+def _period_unit(seconds: float) -> tuple[float, str, str]:
+    """The largest unit of which ``seconds`` is a whole number, or at least two."""
+    chosen = _PERIOD_UNITS[0]
+    for unit in _PERIOD_UNITS[1:]:
+        value = seconds / unit[0]
+        if value >= 2 or (round(value) >= 1 and abs(value - round(value)) < 0.02):
+            chosen = unit
+    return chosen
+
+
+def _number(value: float) -> str:
     rounded = round(value, 1)
-    if rounded == 1:
-        return unit
-    text = f"{rounded:.0f}" if rounded == int(rounded) else f"{rounded:.1f}"
-    return f"{text} {unit}s"
+    return f"{rounded:.0f}" if rounded == int(rounded) else f"{rounded:.1f}"
 
 
 def human_period(seconds: float | None) -> str:
-    """``300`` -> ``every 5 minutes``; ``45`` -> ``every 45 seconds``; None -> ``""``."""
+    """``300`` -> ``every 5 minutes``; ``60`` -> ``every minute``; ``90`` -> ``every 90 seconds``."""
     if seconds is None or seconds <= 0:
         return ""
-    if seconds < 90:
-        return f"every {_amount(round(seconds), 'second')}"
-    if seconds < 90 * 60:
-        return f"every {_amount(seconds / 60, 'minute')}"
-    if seconds < 36 * 3600:
-        return f"every {_amount(seconds / 3600, 'hour')}"
-    return f"every {_amount(seconds / 86400, 'day')}"
-
-
-_PERIOD_UNITS = ((90, 1, "s"), (90 * 60, 60, "min"), (36 * 3600, 3600, "h"))
+    size, name, _ = _period_unit(seconds)
+    text = _number(seconds / size)
+    return f"every {name}" if text == "1" else f"every {text} {name}s"
 
 
 def short_period(seconds: float | None) -> str:
-    """``300`` -> ``5 min``; ``45`` -> ``45 s``; ``5400`` -> ``1.5 h``; None -> ``""``."""
+    """``300`` -> ``5 min``; ``45`` -> ``45 s``; ``5400`` -> ``90 min``; None -> ``""``."""
     if seconds is None or seconds <= 0:
         return ""
-    size, unit = next(
-        ((size, unit) for limit, size, unit in _PERIOD_UNITS if seconds < limit), (86400, "d")
-    )
-    value = round(seconds / size, 1)
-    text = f"{value:.0f}" if value == int(value) else f"{value:.1f}"
-    return f"{text} {unit}"
+    size, _, short = _period_unit(seconds)
+    return f"{_number(seconds / size)} {short}"
 
 
 def destination_label(dest: Data) -> str:
@@ -397,7 +406,7 @@ def device_flows(data: Data, device_id: str) -> dict[str, Any]:
     return {
         "device": device,
         "destinations": dests,
-        "totals": _totals(dests) | {"idle_bytes_out": sum(int(d.get("idle_bytes_out") or 0) for d in dests)},
+        "totals": _totals(dests),
         "by_organisation": organisations(scoped),
         "by_country": countries(scoped),
         "idle_windows": list((data.get("settings") or {}).get("idle_windows") or []),

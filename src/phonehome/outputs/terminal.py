@@ -17,7 +17,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from phonehome.model import Report
+from phonehome.model import Device, Report
 from phonehome.outputs import summary
 from phonehome.outputs.jsonformat import report_to_dict
 
@@ -209,12 +209,39 @@ def _countries_table(data: Mapping[str, Any]) -> RenderableType:
     return table
 
 
+def _background(data: Mapping[str, Any], labels: Mapping[str, str], limit: int = 3) -> RenderableType | None:
+    """A line per device with beacons or idle-time traffic; None when there is none."""
+    beacons = summary.device_beacons(data)
+    if not beacons:
+        return None
+    order = [str(d["id"]) for d in summary.sorted_devices(data)]
+    order += sorted(set(beacons) - set(order))
+    text = Text()
+    text.append("Background traffic", style="bold")
+    windows = summary.idle_windows(data)
+    basis = "inside the given idle windows" if windows else "inferred: no other flows started"
+    text.append(f" (idle = {basis})", style="dim")
+    for device_id in order:
+        sentences = beacons.get(device_id)
+        if not sentences:
+            continue
+        text.append("\n")
+        text.append(labels.get(device_id, device_id), style="bold")
+        text.append(": " + "; ".join(sentences[:limit]))
+        if len(sentences) > limit:
+            text.append(f"; and {len(sentences) - limit} more", style="dim")
+    return text
+
+
 def renderables(report: Report) -> list[RenderableType]:
     """The summary, in display order."""
     data = report_to_dict(report)
     labels = _labels(data)
     parts: list[RenderableType] = [_headline(data), _findings_table(data, labels)]
     parts.append(_devices_table(data))
+    background = _background(data, labels)
+    if background is not None:
+        parts.append(background)
     if data.get("destinations"):
         parts += [_organisations_table(data, labels), _countries_table(data)]
     else:
@@ -230,6 +257,24 @@ def print_summary(report: Report, console: Console) -> None:
         console.print(part)
 
 
+def _plain_console(buffer: io.StringIO, width: int) -> Console:
+    """A console that writes plain text (no colour, markup or emoji) to ``buffer``."""
+    return Console(
+        file=buffer,
+        width=width,
+        color_system=None,
+        force_terminal=False,
+        force_jupyter=False,
+        force_interactive=False,
+        no_color=True,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        legacy_windows=False,
+        soft_wrap=False,
+    )
+
+
 class TerminalFormat:
     """``--format terminal``: the same summary as plain text."""
 
@@ -238,19 +283,159 @@ class TerminalFormat:
 
     def render(self, report: Report) -> str:
         buffer = io.StringIO()
-        console = Console(
-            file=buffer,
-            width=WIDTH,
-            color_system=None,
-            force_terminal=False,
-            force_jupyter=False,
-            force_interactive=False,
-            no_color=True,
-            highlight=False,
-            emoji=False,
-            markup=False,
-            legacy_windows=False,
-            soft_wrap=False,
-        )
-        print_summary(report, console)
+        print_summary(report, _plain_console(buffer, WIDTH))
         return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# ``phonehome flows DEVICE``
+
+
+def _bytes_cell(value: Any) -> Text:
+    return Text(summary.human_bytes(int(value or 0)))
+
+
+def _days(dests: list[Mapping[str, Any]]) -> set[str]:
+    return {str(d.get(k) or "")[:10] for d in dests for k in ("first_seen", "last_seen") if d.get(k)}
+
+
+def _clock(value: Any, one_day: bool) -> str:
+    """``2024-05-01T08:00:12Z`` -> ``08:00:12`` (one-day reports) or ``05-01 08:00:12``."""
+    text = summary.timestamp(value)
+    if text == "—":
+        return "-"
+    text = text.rstrip("Z")
+    return text[11:] if one_day else text[5:]
+
+
+def _flows_table(dests: list[Mapping[str, Any]]) -> Table:
+    days = _days(dests)
+    one_day = len(days) == 1
+    when = f"times UTC on {next(iter(days))}" if one_day else "times UTC"
+    table = _table(f"Destinations ({len(dests)}; {when})")
+    table.add_column("Destination / IP", overflow="fold", ratio=3)
+    table.add_column("Domain", overflow="fold", ratio=2)
+    table.add_column("Owner (party) / ASN", overflow="fold", ratio=3)
+    table.add_column("CC", no_wrap=True)
+    table.add_column("Out", justify="right", no_wrap=True)
+    table.add_column("In", justify="right", no_wrap=True)
+    table.add_column("Flows", justify="right", no_wrap=True)
+    table.add_column("First / last", no_wrap=True)
+    table.add_column("Period", justify="right", no_wrap=True)
+    table.add_column("Idle out", justify="right", no_wrap=True)
+    for d in dests:
+        name = Text(str(d.get("name") or d.get("ip")))
+        if d.get("name"):
+            name.append(f"\n{d.get('ip')}", style="dim")
+        owner = Text(str(d.get("organisation") or "-"), style="" if d.get("organisation") else "dim")
+        if d.get("party"):
+            owner.append(f" ({d['party']})")
+        if d.get("asn"):
+            asn = str(d["asn"])
+            owner.append(f"\n{asn if len(asn) <= 24 else asn[:23] + '…'}", style="dim")
+        period = d.get("period_seconds")
+        idle = int(d.get("idle_bytes_out") or 0)
+        table.add_row(
+            name,
+            _t(d.get("domain")),
+            owner,
+            _t(d.get("country")),
+            _bytes_cell(d.get("bytes_out")),
+            _bytes_cell(d.get("bytes_in")),
+            Text(summary.thousands(d.get("flows"))),
+            Text(f"{_clock(d.get('first_seen'), one_day)}\n{_clock(d.get('last_seen'), one_day)}"),
+            _t(summary.short_period(period if isinstance(period, int | float) else None)),
+            _bytes_cell(idle) if idle or d.get("idle_flows") else _t(None),
+        )
+    return table
+
+
+def _flow_totals_tables(flows: Mapping[str, Any]) -> list[RenderableType]:
+    orgs = _table("By organisation")
+    for column in ("Organisation", "Party", "Countries"):
+        orgs.add_column(column, overflow="fold")
+    for column in ("Destinations", "Out", "In", "Flows", "Idle out"):
+        orgs.add_column(column, justify="right", no_wrap=True)
+    for row in flows["by_organisation"]:
+        orgs.add_row(
+            _t(row["organisation"]) if row["organisation"] else Text("(unattributed)", style="dim"),
+            _t(row["parties"]),
+            _t(row["countries"]),
+            Text(str(row["destinations"])),
+            _bytes_cell(row["bytes_out"]),
+            _bytes_cell(row["bytes_in"]),
+            Text(summary.thousands(row["flows"])),
+            _bytes_cell(row["idle_bytes_out"]),
+        )
+    total = flows["totals"]["bytes_out"]
+    countries = _table("By country")
+    countries.add_column("Country", no_wrap=True)
+    for column in ("Destinations", "Out", "Share", "In", "Flows", "Idle out"):
+        countries.add_column(column, justify="right", no_wrap=True)
+    countries.add_column("Organisations", overflow="fold")
+    for row in flows["by_country"]:
+        share = 100.0 * row["bytes_out"] / total if total else 0.0
+        countries.add_row(
+            _t(row["country"]) if row["country"] else Text("(unknown)", style="dim"),
+            Text(str(row["destinations"])),
+            _bytes_cell(row["bytes_out"]),
+            Text(f"{share:.1f}%"),
+            _bytes_cell(row["bytes_in"]),
+            Text(summary.thousands(row["flows"])),
+            _bytes_cell(row["idle_bytes_out"]),
+            _t(row["organisations"]),
+        )
+    return [orgs, countries]
+
+
+def flows_renderables(report: Report, device: Device) -> list[RenderableType]:
+    """Every destination of ``device`` with timing facts, then totals by organisation and country."""
+    data = report_to_dict(report)
+    flows = summary.device_flows(data, device.id)
+    entry = flows["device"] or {"id": device.id}
+    head = Text()
+    head.append(f"Flows of {summary.device_label(entry)}", style="bold")
+    if summary.device_label(entry) != device.id:
+        head.append(f" ({device.id})", style="dim")
+    totals = flows["totals"]
+    n = len(flows["destinations"])
+    head.append(
+        f"\n{summary.device_description(entry)}; {n} destination{'' if n == 1 else 's'}; "
+        f"{summary.human_bytes(totals['bytes_out'])} out, {summary.human_bytes(totals['bytes_in'])} in, "
+        f"{summary.thousands(totals['flows'])} flows; "
+        f"{summary.human_bytes(totals['idle_bytes_out'])} sent while idle"
+    )
+    windows = summary.idle_windows(data)
+    if windows:
+        spans = ", ".join(
+            f"{summary.timestamp(summary.iso_time(a))} - {summary.timestamp(summary.iso_time(b))}"
+            for a, b in windows
+        )
+        head.append(f"\nIdle windows: {spans}", style="dim")
+    else:
+        head.append(
+            "\nIdle (when no --idle-window is given): flows to periodic destinations that started while "
+            "the device started no other flow",
+            style="dim",
+        )
+    if not flows["destinations"]:
+        return [head, Text("No traffic to remote addresses was recorded for this device.")]
+    parts: list[RenderableType] = [head, _flows_table(flows["destinations"]), *_flow_totals_tables(flows)]
+    sentences = summary.device_beacons({"destinations": flows["destinations"]}).get(device.id)
+    if sentences:
+        text = Text("Background traffic", style="bold")
+        for sentence in sentences:
+            text.append(f"\n  {sentence}")
+        parts.append(text)
+    return parts
+
+
+def render_flows(report: Report, device: Device, width: int = WIDTH) -> str:
+    """``phonehome flows`` as plain text, ``width`` columns wide."""
+    buffer = io.StringIO()
+    console = _plain_console(buffer, width)
+    for i, part in enumerate(flows_renderables(report, device)):
+        if i:
+            console.print()
+        console.print(part)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"

@@ -102,6 +102,7 @@ def decode(state: dict[str, Any]) -> Report:
                             **d["traffic"],
                             "applications": tuple(d["traffic"]["applications"]),
                             "ports": tuple(d["traffic"]["ports"]),
+                            "samples": tuple(d["traffic"].get("samples", ())),
                         }
                     ),
                 }
