@@ -7,6 +7,7 @@ gives one. Data files are YAML; see ``docs/intel.md`` for how to write your own.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -269,6 +270,9 @@ EvidenceKind = Literal[
     "ndpi_application",  # nDPI application of flows the device started
     "ndpi_served",  # nDPI application of flows the device answered (it runs that service)
     "tls_ja4",
+    # Android handsets read through adb (sources/android.py)
+    "android_prop",  # one system property, "ro.product.manufacturer=Xiaomi"
+    "android_package",  # "com.miui.analytics|system|enabled|/system/priv-app/..."
 ]
 
 
@@ -349,6 +353,151 @@ class SignatureFile(_Strict):
     signatures: list[Signature]
 
 
+PackagePurpose = Literal[
+    "analytics",  # usage statistics, telemetry, "user experience" programmes
+    "ads",  # advertising delivery, targeting and ad configuration
+    "advertising-id",  # provides an advertising or anonymous device identifier (OAID) to apps
+    "push",  # push-notification channel
+    "location",  # network location provider or maps
+    "input-method",  # keyboard: sees everything typed
+    "account",  # vendor account sign-in and account services
+    "app-store",  # vendor app store or app installer
+    "update",  # system or app updates
+    "crash-reports",  # crash, bug and log collection
+    "browser",  # web browser
+    "cloud",  # cloud sync and backup
+    "app-platform",  # quick apps, mini programs, app frameworks other apps call
+    "system-services",  # framework services other vendor apps depend on
+    "payment",  # wallet and payment services
+    "security",  # security centre, antivirus, device finder
+    "performance",  # game and performance tuning
+]
+"""What an Android package is documented to do. A package may have several purposes."""
+
+PACKAGE_PURPOSES: tuple[str, ...] = get_args(PackagePurpose)
+
+Removability = Literal["safe", "degrades", "breaks", "unknown"]
+"""What removing (or disabling) a package is documented to do, as ``Blocking`` for endpoints:
+``safe`` (a source states nothing visible stops), ``degrades`` (a secondary function stops or
+the source advises caution), ``breaks`` (the device or a main function stops: bootloops, lost
+settings pages), ``unknown``."""
+
+
+class RemovalMethod(_Strict):
+    """What a source says about one adb command on one package."""
+
+    command: Literal["disable-user", "uninstall"]
+    """``pm disable-user --user 0`` or ``pm uninstall --user 0``."""
+    works: bool
+    """False when the source says the command fails, is undone or harms the device."""
+    note: str
+    """What the source says happened."""
+    sources: list[str] = Field(min_length=1)
+
+
+class AndroidPackage(_Strict):
+    """One Android package in the OEM package catalogue, matched by its exact name."""
+
+    package: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$")
+    entity: str | None
+    """Entity id of the owner; None when the intel data has no entity for it (see ``owner``)."""
+    owner: str
+    """Owner's name as shown to the user."""
+    component: str
+    """Name of the component as users and sources know it: ``MIUI Analytics``, ``HMS Core``."""
+    purposes: list[PackagePurpose] = Field(min_length=1)
+    description: str
+    """What the cited sources say it does, in the catalogue's own words."""
+    endpoints: list[str] = []
+    """Domains a source says the package contacts (looked up in ``domains.yaml`` for display)."""
+    removability: Removability
+    removal_note: str = ""
+    """What the cited source says stops (or that nothing does); required unless ``unknown``."""
+    source_rating: str = ""
+    """The source's own rating, as written: ``ADL: Safe to delete``, ``ADL: Exercise caution``."""
+    methods: list[RemovalMethod] = []
+    """Commands a source reports on; empty when no source says which command works."""
+    sources: list[str] = Field(min_length=1)
+    date: str | None = None
+    """Date the sources were read (or of the source itself, where it has one)."""
+
+    @model_validator(mode="after")
+    def _note_for_known_effect(self) -> AndroidPackage:
+        if self.removability != "unknown" and not self.removal_note.strip():
+            raise ValueError(f"removability {self.removability!r} needs a removal_note stating the source")
+        return self
+
+
+class PackagePrefix(_Strict):
+    """A package-name prefix that a vendor uses for its own packages (owner only, no purpose)."""
+
+    prefix: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*\.$")
+    """Ends with a dot: ``com.heytap.`` matches ``com.heytap.market`` but not ``com.heytapx``."""
+    entity: str | None
+    owner: str
+    note: str = ""
+    sources: list[str] = Field(min_length=1)
+
+
+class AndroidPackageFile(_Strict):
+    version: str
+    packages: list[AndroidPackage]
+    prefixes: list[PackagePrefix] = []
+
+
+TrackerCategory = Literal[
+    "analytics",  # usage statistics and event collection
+    "ads",  # advertising delivery, mediation and ad measurement
+    "attribution",  # install and campaign attribution
+    "crash-reports",  # crash and error reporting
+    "location",  # location and maps SDKs that report the device's position
+    "push",  # push-notification channels
+    "identification",  # device identifiers offered to other SDKs (OAID and the like)
+    "social",  # sharing and sign-in SDKs of social networks
+]
+"""What a tracker SDK embedded in apps is documented to do (εxodus uses the same kind of categories)."""
+
+
+class TrackerSdk(_Strict):
+    """A third-party SDK found in apps by the Java package names of its classes (``trackers.yaml``)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    entity: str | None
+    """Entity id of the owner; None when ``entities.yaml`` has no entry for it (see ``owner``)."""
+    owner: str
+    categories: list[TrackerCategory] = Field(min_length=1)
+    code_signatures: list[str] = Field(min_length=1)
+    """Package-name prefixes ending with a dot: ``com.umeng.analytics.`` matches the class
+    ``com.umeng.analytics.MobclickAgent`` and every class in sub-packages."""
+    domains: list[str] = []
+    """Registrable domains or host names the SDK is documented to contact."""
+    sources: list[str] = Field(min_length=1)
+    date: str | None = None
+    """Date the sources were read."""
+
+    @field_validator("code_signatures")
+    @classmethod
+    def _package_prefixes(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not re.fullmatch(r"[a-zA-Z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*\.", v)]
+        if bad:
+            raise ValueError(f"code signatures must be package prefixes ending with a dot: {bad}")
+        return value
+
+    @field_validator("domains")
+    @classmethod
+    def _host_names(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", v)]
+        if bad:
+            raise ValueError(f"domains must be lower-case host names: {bad}")
+        return value
+
+
+class TrackerFile(_Strict):
+    version: str
+    trackers: list[TrackerSdk]
+
+
 class LeakMatch(_Strict):
     """Conditions on identifier leaks found in readable traffic (``analyze/leaks.py``).
 
@@ -385,6 +534,35 @@ def _named(names: list[str], identifier: str) -> bool:
     return any(n == identifier or (n.endswith(":*") and identifier.startswith(n[:-1])) for n in names)
 
 
+HandsetState = Literal[
+    "enabled", "disabled", "disabled-user", "disabled-until-used", "uninstalled", "unknown"
+]
+"""State of a package for user 0 as adb reports it; ``unknown`` when the output does not say
+(``pm list packages`` without ``-d``/``-e``)."""
+
+
+class HandsetMatch(_Strict):
+    """Conditions on OEM components found on an Android handset (``analyze/handset.py``).
+
+    Handset rules are checked against adb evidence of one handset, not against network devices.
+    """
+
+    purposes: list[str] = Field(min_length=1)
+    """The component must have one of these purposes (``PACKAGE_PURPOSES``)."""
+    states: list[HandsetState] = ["enabled", "unknown"]
+    """States that count: by default enabled, or present with a state the input does not give."""
+    third_party: bool = False
+    """Only components whose owner is neither the handset's maker nor a company related to it."""
+
+    @field_validator("purposes")
+    @classmethod
+    def _known_purposes(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(PACKAGE_PURPOSES))
+        if unknown:
+            raise ValueError(f"unknown package purposes {unknown}")
+        return value
+
+
 class Match(_Strict):
     """Conditions of a policy rule; every condition given must hold."""
 
@@ -403,6 +581,8 @@ class Match(_Strict):
     """Only for devices already matched by a vendor rule in an enabled pack."""
     leak: LeakMatch | None = None
     """Per-leak rules: identifiers of the device found in its traffic."""
+    handset: HandsetMatch | None = None
+    """Handset rules: OEM components found on an Android handset read through adb."""
 
     @model_validator(mode="after")
     def _one_target(self) -> Match:

@@ -1,7 +1,9 @@
-"""Evaluates policy packs against attributed devices and their destinations.
+"""Evaluates policy packs against attributed devices, their destinations and identifier leaks.
 
 Rules are data (``policy/packs/*.yaml``). A rule's ``match`` block is checked by a small set of
-condition functions; a rule matches a device when every condition it states holds.
+condition functions; a rule matches a device when every condition it states holds. Rules with a
+``destination`` yield a finding per device and target; rules with a ``leak`` block yield a
+finding per device, identifier kind and host the identifier was sent to.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from phonehome.intel.loader import Intel
-from phonehome.intel.schema import PolicyPack, Rule
+from phonehome.intel.schema import LeakMatch, PolicyPack, Rule
 from phonehome.model import (
     Destination,
     Device,
     DeviceID,
     Evidence,
     Finding,
+    Leak,
     PolicyRef,
     RuleID,
     Severity,
@@ -120,7 +123,13 @@ def _restricted_condition(rule: Rule, device: Device, ctx: _Context) -> list[Evi
     return [] if device.id in ctx.restricted else None
 
 
+def _handset_condition(rule: Rule, device: Device, ctx: _Context) -> list[Evidence] | None:
+    # Handset rules are checked against adb evidence by analyze/handset.py, never here.
+    return None if rule.match.handset is not None else []
+
+
 DEVICE_CONDITIONS: tuple[Condition, ...] = (
+    _handset_condition,
     _restricted_condition,
     _vendor_condition,
     _type_condition,
@@ -175,6 +184,7 @@ def evaluate(
     destinations: Iterable[Destination],
     intel: Intel,
     settings: PolicySettings,
+    leaks: Iterable[Leak] = (),
 ) -> list[Finding]:
     """Findings for every enabled rule, device-rules first so ``restricted_only`` can see them."""
     devices = list(devices)
@@ -184,8 +194,9 @@ def evaluate(
     packs = [intel.packs[p] for p in settings.packs]
     findings: list[Finding] = []
     ctx = _Context(intel, settings, by_device, frozenset())
-    device_rules = [(p, r) for p in packs for r in p.rules if r.match.destination is None]
+    device_rules = [(p, r) for p in packs for r in p.rules if not _is_traffic_rule(r)]
     dest_rules = [(p, r) for p in packs for r in p.rules if r.match.destination is not None]
+    leak_rules = [(p, r) for p in packs for r in p.rules if r.match.leak is not None]
     for pack, rule in device_rules:
         if rule.id in settings.skip_rules:
             continue
@@ -205,6 +216,8 @@ def evaluate(
             for target, what, evidence in check(device, ctx):
                 title = f"{rule.title}: {what}"
                 findings.append(_finding(pack, rule, device, target, title, evidence))
+    if leak_rules:
+        findings.extend(_leak_findings(leak_rules, devices, list(leaks), ctx))
     findings.sort(key=lambda f: (-f.severity, f.rule_id, f.device_id, f.id))
     return findings
 
@@ -216,19 +229,29 @@ def _check_device(rule: Rule, device: Device, ctx: _Context) -> list[Evidence] |
         if result is None:
             return None
         collected.extend(result)
-    if rule.match.destination is None and not collected:
+    if not _is_traffic_rule(rule) and not collected:
         return None  # a rule with no device conditions would match everything
     return list(dict.fromkeys(collected))
 
 
+def _is_traffic_rule(rule: Rule) -> bool:
+    return rule.match.destination is not None or rule.match.leak is not None
+
+
 def _finding(
-    pack: PolicyPack, rule: Rule, device: Device, target: str, title: str, evidence: list[Evidence]
+    pack: PolicyPack,
+    rule: Rule,
+    device: Device,
+    target: str,
+    title: str,
+    evidence: list[Evidence],
+    severity: Severity | None = None,
 ) -> Finding:
     suffix = f":{target}" if target else ""
     return Finding(
         id=f"{rule.id}:{device.id}{suffix}",
         rule_id=RuleID(rule.id),
-        severity=Severity.parse(rule.severity),
+        severity=severity if severity is not None else Severity.parse(rule.severity),
         device_id=device.id,
         title=title,
         policy=PolicyRef(
@@ -238,8 +261,106 @@ def _finding(
             references=tuple(rule.references),
         ),
         evidence=tuple(evidence),
-        category="equipment" if rule.match.destination is None else "traffic",
+        category="traffic" if _is_traffic_rule(rule) else "equipment",
     )
+
+
+# --- leak rules ----------------------------------------------------------------------------------
+
+
+def _leak_findings(
+    rules: list[tuple[PolicyPack, Rule]], devices: list[Device], leaks: list[Leak], ctx: _Context
+) -> Iterable[Finding]:
+    by_device: dict[DeviceID, list[Leak]] = defaultdict(list)
+    for leak in leaks:
+        by_device[leak.device_id].append(leak)
+    for pack, rule in rules:
+        match = rule.match.leak
+        if match is None or rule.id in ctx.settings.skip_rules:
+            continue
+        for device in devices:
+            found = by_device.get(device.id)
+            if not found or _check_device(rule, device, ctx) is None:
+                continue
+            groups: dict[tuple[str, str], list[tuple[Leak, Destination | None]]] = defaultdict(list)
+            for leak in found:
+                dest = _leak_destination(leak, ctx)
+                if _leak_matches(match, leak, dest):
+                    groups[(leak.identifier, leak.host)].append((leak, dest))
+            for (identifier, host), hits in sorted(groups.items()):
+                yield _leak_finding(pack, rule, match, device, identifier, host, hits, ctx)
+
+
+def _leak_destination(leak: Leak, ctx: _Context) -> Destination | None:
+    """The destination a leak went to: same device and address, else same device and name."""
+    candidates = ctx.destinations.get(leak.device_id, [])
+    if leak.ip:
+        for d in candidates:
+            if d.ip == leak.ip:
+                return d
+    for d in candidates:
+        if d.name and d.name.lower() == leak.host:
+            return d
+    return None
+
+
+def _leak_matches(match: LeakMatch, leak: Leak, dest: Destination | None) -> bool:
+    if not match.covers(leak.identifier) or leak.confidence < match.min_confidence:
+        return False
+    if match.parties:
+        party = (dest.traffic.party if dest else None) or "unknown"
+        return party in match.parties
+    return True
+
+
+def _leak_finding(
+    pack: PolicyPack,
+    rule: Rule,
+    match: LeakMatch,
+    device: Device,
+    identifier: str,
+    host: str,
+    hits: list[tuple[Leak, Destination | None]],
+    ctx: _Context,
+) -> Finding:
+    severity = Severity.parse(match.severity_of(identifier, rule.severity))
+    countries = sorted({d.country for _, d in hits if d is not None and d.country})
+    watched = [c for c in countries if c in ctx.settings.watch_countries]
+    if watched and match.raise_for_watch_country:
+        severity = Severity(min(severity + 1, Severity.CRITICAL))
+    where = f" ({', '.join(countries)}{', watch list' if watched else ''})" if countries else ""
+    title = f"{rule.title}: {identifier} to {host}{where}"
+    evidence = [_leak_evidence(leak) for leak, _ in sorted(hits, key=lambda h: _leak_order(h[0]))]
+    dests = {d.ip: d for _, d in hits if d is not None}
+    evidence += [_leak_destination_evidence(d, ctx) for _, d in sorted(dests.items())]
+    return _finding(pack, rule, device, f"{identifier}@{host}", title, evidence, severity)
+
+
+def _leak_order(leak: Leak) -> tuple[str, str, str]:
+    return (leak.location, leak.encoding, leak.masked)
+
+
+def _leak_evidence(leak: Leak) -> Evidence:
+    times = "once" if leak.count == 1 else f"in {leak.count} requests"
+    return Evidence(
+        "leak",
+        f"{leak.identifier} {leak.masked} ({leak.encoding}) in {leak.location} to {leak.host}",
+        leak.source,
+        f"sent {times} over {leak.transport}; confidence {leak.confidence:.2f}",
+    )
+
+
+def _leak_destination_evidence(d: Destination, ctx: _Context) -> Evidence:
+    facts = [d.country or "country unknown"]
+    if d.country and d.country in ctx.settings.watch_countries:
+        facts[0] += " (watch list)"
+    if d.organisation:
+        facts.append(f"operated by {ctx.intel.name(d.organisation) or d.organisation}")
+    if d.traffic.party:
+        facts.append(f"{d.traffic.party} party")
+    if d.asn:
+        facts.append(d.asn)
+    return Evidence("destination", f"{d.name or d.ip} ({d.ip})", "flows", "; ".join(facts))
 
 
 def default_watch_countries(intel: Intel, packs: Iterable[str]) -> frozenset[str]:
