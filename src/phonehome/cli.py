@@ -176,6 +176,31 @@ def audit(
             help="Exit 1 when a finding is at least this severity: " + ", ".join(FAIL_ON_CHOICES) + "."
         ),
     ] = "high",
+    identifiers: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--identifiers",
+            help="YAML file of a device's own identifiers (IMEI, serial, MACs, Android/advertising ID, "
+            "phone, e-mail, home location) or a saved adb getprop/dumpsys output; searched for in every "
+            "readable request (repeatable). See docs/leaks.md.",
+            show_default=False,
+        ),
+    ] = None,
+    proxy_device: Annotated[
+        str | None,
+        typer.Option(
+            "--proxy-device",
+            help="MAC or IP of the device behind HAR/proxy records that do not name their client.",
+            show_default=False,
+        ),
+    ] = None,
+    generic_leaks: Annotated[
+        bool,
+        typer.Option(
+            "--generic-leaks/--no-generic-leaks",
+            help="Also flag identifier-like values (IMEIs, MACs, coordinates, e-mails, phone numbers).",
+        ),
+    ] = True,
     idle_window: Annotated[
         list[str] | None,
         typer.Option(
@@ -251,8 +276,18 @@ def audit(
                 windows.append(parse_idle_window(text))
             except ValueError as e:
                 raise UsageError(f"--idle-window: {e}") from None
+        from phonehome.analyze.identifiers import load_identifiers
+
+        known = tuple(entry for path in identifiers or [] for entry in load_identifiers(path))
         options = AuditOptions(
-            policy=settings, local_nets=tuple(nets), skipped=tuple(skipped), idle_windows=tuple(windows)
+            policy=settings,
+            local_nets=tuple(nets),
+            skipped=tuple(skipped),
+            idle_windows=tuple(windows),
+            identifier_files=tuple(identifiers or []),
+            identifiers=known,
+            proxy_device=proxy_device,
+            generic_leak_patterns=generic_leaks,
         )
         with _progress(not quiet and err.is_terminal) as progress:
             report = run_audit(planned, intel, options, progress)

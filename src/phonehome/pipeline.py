@@ -12,13 +12,22 @@ from pathlib import Path
 
 from phonehome.analyze.activity import ActivityFacts, IdleWindow, analyze_activity, format_idle_window
 from phonehome.analyze.destinations import GeoLookup, analyze_destinations
+from phonehome.analyze.identifiers import DeviceIdentifiers, bind_identifiers
+from phonehome.analyze.leaks import LeakScanner
 from phonehome.analyze.party import classify_party
 from phonehome.identify.attribution import Attributor
 from phonehome.identify.inventory import Inventory, InventoryBuilder
 from phonehome.intel.loader import Intel
 from phonehome.model import Destination, DeviceID, EntityRef, InputSummary, Report
 from phonehome.policy.engine import PolicySettings, evaluate
-from phonehome.sources.interface import ProgressCallback, Source, SourceError
+from phonehome.sources.interface import (
+    HostSighting,
+    HttpRequest,
+    ProgressCallback,
+    ServerName,
+    Source,
+    SourceError,
+)
 from phonehome.sources.registry import KNOWN_INPUTS, SourceOptions, build_sources, detect, expand_inputs
 
 
@@ -31,6 +40,13 @@ class AuditOptions:
     skipped: tuple[str, ...] = field(default=())
     idle_windows: tuple[IdleWindow, ...] = ()
     """When the user says the devices were idle; empty: idleness is inferred per device."""
+    identifier_files: tuple[Path, ...] = ()
+    """``--identifiers`` files: each device's own identifiers, searched for in readable traffic."""
+    identifiers: tuple[DeviceIdentifiers, ...] = ()
+    """Their parsed content (loaded by the caller, so a bad file fails before any input is read)."""
+    proxy_device: str | None = None
+    """MAC or IP of the device behind a proxy dump whose records name no client (HAR)."""
+    generic_leak_patterns: bool = True
 
 
 def plan_inputs(
@@ -64,6 +80,88 @@ def plan_inputs(
     return planned, skipped
 
 
+class _PayloadRouter:
+    """Sends each readable HTTP request to the leak scanner, keyed so identifiers can find it.
+
+    Requests are scanned as they stream past (bodies are never kept); leaks carry a provisional
+    ``mac:``/``ip:`` key that is resolved to the final device once the inventory is built.
+    """
+
+    def __init__(self, builder: InventoryBuilder, options: AuditOptions) -> None:
+        self._builder = builder
+        bound = bind_identifiers(options.identifiers)
+        self._known = set(bound)
+        self.scanner = LeakScanner(bound, generic=options.generic_leak_patterns)
+        proxy = (options.proxy_device or "").lower()
+        self._proxy = DeviceID(f"ip:{proxy}" if _is_ip(proxy) else f"mac:{proxy}") if proxy else None
+        self._clientless: set[str] = set()
+
+    def add(self, request: HttpRequest) -> None:
+        key = self._key(request)
+        if request.client_ip and request.server_ip:
+            self._builder.add(
+                ServerName(
+                    request.client_ip,
+                    request.server_ip,
+                    request.host,
+                    "http_host",
+                    request.time,
+                    request.source,
+                )
+            )
+        self.scanner.scan(request, key)
+
+    def _key(self, request: HttpRequest) -> DeviceID:
+        candidates = []
+        if request.client_mac:
+            candidates.append(DeviceID(f"mac:{request.client_mac}"))
+        if request.client_ip:
+            candidates.append(DeviceID(f"ip:{request.client_ip}"))
+        for key in candidates:
+            if key in self._known:
+                return key
+        if candidates:
+            return candidates[0]
+        if self._proxy is not None:
+            return self._proxy
+        # A proxy record that names no client: one device per dump, known by the file's name.
+        name = f"proxy-client {Path(request.source).name}"
+        if request.source not in self._clientless:
+            self._clientless.add(request.source)
+            self._builder.add(HostSighting(None, None, "proxy_dump", request.source, hostname=name))
+        return DeviceID(f"name:{name.lower()}")
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class _Resolver:
+    devices: frozenset[DeviceID]
+    by_ip: dict[str, DeviceID]
+
+    def by_key(self, key: DeviceID) -> DeviceID:
+        """The final device for a provisional ``mac:``/``ip:`` key (the key itself if unknown)."""
+        if key in self.devices:
+            return key
+        if key.startswith("ip:"):
+            return self.by_ip.get(key[3:], key)
+        return key
+
+
+def _resolver(inventory: Inventory) -> _Resolver:
+    by_ip: dict[str, DeviceID] = {}
+    for draft in inventory.devices.values():
+        for ip in draft.ips:
+            by_ip.setdefault(ip, draft.id)
+    return _Resolver(frozenset(inventory.devices), by_ip)
+
+
 def _with_timing(d: Destination, facts: ActivityFacts | None, inventory: Inventory) -> Destination:
     pair = inventory.traffic.get((d.device_id, d.ip))
     samples = tuple(round(t, 3) for t, _ in pair.starts) if pair is not None else ()
@@ -94,13 +192,26 @@ def run_audit(
     """Read every input, then identify, analyze and evaluate. Raises ``SourceError``."""
     builder = InventoryBuilder(options.local_nets)
     summaries: list[InputSummary] = []
+    payloads = _PayloadRouter(builder, options)
     for path, source in planned:
         for item in source.read(path, progress):
             if isinstance(item, InputSummary):
                 summaries.append(item)
+            elif isinstance(item, HttpRequest):
+                payloads.add(item)
             else:
                 builder.add(item)
     inventory = builder.build()
+    resolve = _resolver(inventory)
+    leaks = tuple(
+        sorted(
+            (
+                dataclasses.replace(k, device_id=resolve.by_key(k.device_id))
+                for k in payloads.scanner.results()
+            ),
+            key=lambda k: (k.device_id, k.host, k.identifier, k.encoding, k.location),
+        )
+    )
     destinations, _ = analyze_destinations(inventory, intel, GeoLookup())
     timing = analyze_activity(inventory.traffic, options.idle_windows)
     destinations = [_with_timing(d, timing.get((d.device_id, d.ip)), inventory) for d in destinations]
@@ -123,7 +234,7 @@ def run_audit(
         )
         for d in destinations
     ]
-    findings = evaluate(devices, destinations, intel, options.policy)
+    findings = evaluate(devices, destinations, intel, options.policy, leaks)
     referenced = {d.attribution.vendor for d in devices} | {d.organisation for d in destinations}
     entities = tuple(
         EntityRef(e, intel.name(e) or e, intel.country(e)) for e in sorted(x for x in referenced if x)
@@ -136,6 +247,7 @@ def run_audit(
         destinations=tuple(destinations),
         findings=tuple(findings),
         intel_version=intel.version,
+        leaks=leaks,
         entities=entities,
         settings={
             "policies": list(options.policy.packs),
@@ -144,5 +256,8 @@ def run_audit(
             "local_networks": [str(n) for n in options.local_nets],
             "skipped_inputs": list(options.skipped),
             "idle_windows": [format_idle_window(w) for w in options.idle_windows],
+            "identifiers": [str(p) for p in options.identifier_files],
+            "generic_leak_patterns": options.generic_leak_patterns,
+            "http_requests_searched": payloads.scanner.requests,
         },
     )

@@ -9,7 +9,7 @@ from importlib import resources
 import pytest
 from bs4 import BeautifulSoup
 
-from phonehome.model import Evidence, Report, Severity, Traffic
+from phonehome.model import Evidence, Report, Severity
 from phonehome.outputs.html import HtmlFormat, anchors
 from phonehome.outputs.interface import OutputFormat
 from phonehome.testing.factories import (
@@ -247,13 +247,6 @@ def test_anchor_ids_are_unique() -> None:
 # --- destinations: map, organisations, timelines, background traffic ---------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class SampledTraffic(Traffic):
-    """Traffic with the flow-start samples a future report may keep (``Traffic.samples``)."""
-
-    samples: tuple[float, ...] = ()
-
-
 def timed_report(*, samples: bool, windows: list[str] | None = None) -> Report:
     """The sample report with periods, idle bytes and parties filled in."""
     report = make_report()
@@ -273,8 +266,7 @@ def timed_report(*, samples: bool, windows: list[str] | None = None) -> Report:
             starts = ()
         traffic = dataclasses.replace(d.traffic, **extra)  # type: ignore[arg-type]
         if samples and starts:
-            fields = {f.name: getattr(traffic, f.name) for f in dataclasses.fields(traffic)}
-            traffic = SampledTraffic(**fields, samples=starts)
+            traffic = dataclasses.replace(traffic, samples=starts)
         dests.append(dataclasses.replace(d, traffic=traffic))
     settings = dict(report.settings)
     if windows is not None:
