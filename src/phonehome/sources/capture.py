@@ -122,6 +122,7 @@ class CaptureSource:
                     if progress and capture.position >= next_report:
                         progress("read", capture.position, capture.file_size)
                         next_report = capture.position + _PROGRESS_EVERY
+                yield from side.finish()
             if progress:
                 progress("read", capture.file_size, capture.file_size)
             sha256 = capture.sha256()
@@ -185,6 +186,7 @@ def _side_pass_worker(path: Path, sender: Connection, position: Any) -> None:
                 observations.extend(side.frame(linktype, ts, frame))
                 if not n & 0x3FFF:
                     position.value = capture.position
+            observations.extend(side.finish())
             sender.send((observations, capture.packets, capture.errors, capture.sha256(), capture.linktypes))
     except SourceError as e:
         sender.send(str(e))

@@ -11,7 +11,9 @@ from pathlib import Path
 from phonehome.sources.assets import AssetRegisterSource
 from phonehome.sources.capture import CaptureSource
 from phonehome.sources.interface import Source, SourceError
+from phonehome.sources.har import HarSource
 from phonehome.sources.leases import LeasesSource
+from phonehome.sources.mitmproxy import MitmproxySource
 from phonehome.sources.neighbours import NeighbourTableSource
 from phonehome.sources.nfdump import NfdumpSource
 from phonehome.sources.nmap import NmapSource
@@ -37,12 +39,14 @@ def build_sources(options: SourceOptions | None = None) -> dict[str, Source]:
         "neighbours": NeighbourTableSource(),
         "nfdump": NfdumpSource(),
         "assets": AssetRegisterSource(columns=options.asset_columns or None, sheet=options.asset_sheet),
+        "mitmproxy": MitmproxySource(),
+        "har": HarSource(),
     }
 
 
 KNOWN_INPUTS = (
     "pcap/pcapng captures, nmap XML, Zeek logs, DHCP leases (dnsmasq, ISC, Kea), ARP/neighbour and "
-    "switch MAC tables, nfdump CSV, CSV/XLSX asset registers"
+    "switch MAC tables, nfdump CSV, CSV/XLSX asset registers, mitmproxy flow files, HAR"
 )
 _HEAD_BYTES = 512
 """Enough for a CSV header row or the first lines of a table; binary formats need far less."""

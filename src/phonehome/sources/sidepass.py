@@ -136,10 +136,11 @@ def _maybe_interesting(frame: bytes, odd_streams: set[bytes]) -> bool:
             if len(frame) < at + 20:
                 return False
             data = at + (frame[at + 12] >> 4) * 4
-            if 14 + ((frame[16] << 8) | frame[17]) <= data:
-                return False  # no payload: handshakes, acknowledgements, FIN, RST
-            if ((frame[at + 2] << 8) | frame[at + 3]) in HTTP_PORTS or frame[data : data + 4] in _METHOD_PREFIXES:
+            if frame[data : data + 4] in _METHOD_PREFIXES:
                 return True
+            if ((frame[at + 2] << 8) | frame[at + 3]) in HTTP_PORTS:
+                # data, not a bare ACK/FIN (total length 0: segmentation offload on the capturer)
+                return 14 + (((frame[16] << 8) | frame[17]) or len(frame)) > data
             return bool(odd_streams) and frame[26:34] + frame[at : at + 4] in odd_streams
         if protocol != 17:
             return False
@@ -148,11 +149,13 @@ def _maybe_interesting(frame: bytes, odd_streams: set[bytes]) -> bool:
             return False
         at = 54
         if frame[20] == 6:
-            if len(frame) < 74 or ((frame[18] << 8) | frame[19]) <= (frame[66] >> 4) * 4:
+            if len(frame) < 74:
                 return False
-            data = at + (frame[66] >> 4) * 4
-            if ((frame[56] << 8) | frame[57]) in HTTP_PORTS or frame[data : data + 4] in _METHOD_PREFIXES:
+            header = (frame[66] >> 4) * 4
+            if frame[at + header : at + header + 4] in _METHOD_PREFIXES:
                 return True
+            if ((frame[56] << 8) | frame[57]) in HTTP_PORTS:
+                return (((frame[18] << 8) | frame[19]) or len(frame) - 54) > header
             return bool(odd_streams) and frame[22:58] in odd_streams
         if frame[20] != 17:
             return False
@@ -219,17 +222,358 @@ def _json_text(value: object) -> str:
     return _text(str(value))
 
 
+_SEQ_MASK = 0xFFFFFFFF
+_MAX_HEAD_BYTES = 64 << 10
+"""A request's line and headers must fit here; a longer head is dropped and the stream resynced."""
+MAX_HTTP_STREAMS = 4096
+"""Open client-to-server streams followed at once; the least recently active is dropped first."""
+MAX_HELD_BYTES = 64 << 20
+"""Bytes of unfinished requests held across all streams; over it the oldest streams are flushed."""
+MAX_KEPT_BODY_BYTES = 256 << 20
+"""Body bytes kept over a whole capture; later requests are reported without their body."""
+_HEAD, _BODY, _CHUNKED, _SYNC = range(4)
+
+
+def _tcp(ethertype: int, l3: bytes, odd_streams: set[bytes]) -> tuple[bytes, int, int, bytes, int] | None:
+    """``(stream key, dport, seq, payload, missing)`` for a TCP segment that may carry a request.
+
+    That is data to an HTTP port, data starting with a method name, or data on a stream in
+    ``odd_streams``. The key is the source and destination addresses and ports as on the wire
+    (the bytes the pre-filter looks up). ``missing`` counts payload bytes the capture did not
+    keep (snap length). IP fragments and IPv6 extension headers are not followed.
+    """
+    if ethertype == _ETH_IPV4:
+        if len(l3) < 40 or l3[9] != 6 or (l3[6] & 0x3F) or l3[7]:
+            return None
+        tcp = (l3[0] & 0x0F) * 4
+        total = ((l3[2] << 8) | l3[3]) or len(l3)  # 0: segmentation offload on the capturing host
+        key = l3[12:20] + l3[tcp : tcp + 4]
+    elif ethertype == _ETH_IPV6:
+        if len(l3) < 60 or l3[6] != 6:
+            return None
+        tcp = 40
+        total = (40 + ((l3[4] << 8) | l3[5])) if l3[4] or l3[5] else len(l3)
+        key = l3[8:44]
+    else:
+        return None
+    if len(l3) < tcp + 20:
+        return None
+    start = tcp + (l3[tcp + 12] >> 4) * 4
+    if total <= start:
+        return None
+    dport = (l3[tcp + 2] << 8) | l3[tcp + 3]
+    if dport not in HTTP_PORTS and l3[start : start + 4] not in _METHOD_PREFIXES and key not in odd_streams:
+        return None
+    seq = int.from_bytes(l3[tcp + 4 : tcp + 8], "big")
+    end = min(total, len(l3))
+    return key, dport, seq, l3[start:end], total - max(end, start)
+
+
+def _ip_text(raw: bytes) -> str:
+    return str(ipaddress.IPv4Address(raw) if len(raw) == 4 else ipaddress.IPv6Address(raw))
+
+
+class _HttpStream:
+    """Reassembly state of one client-to-server TCP stream."""
+
+    __slots__ = (
+        "body",
+        "chunked",
+        "client_ip",
+        "client_mac",
+        "cut",
+        "dport",
+        "head",
+        "key",
+        "next_seq",
+        "pending",
+        "remaining",
+        "server_ip",
+        "started",
+        "state",
+    )
+
+    def __init__(self, key: bytes, client_mac: str | None, dport: int, seq: int) -> None:
+        size = 4 if len(key) == 12 else 16
+        self.key = key
+        self.client_mac = client_mac
+        self.client_ip = _ip_text(key[:size])
+        self.server_ip = _ip_text(key[size : 2 * size])
+        self.dport = dport
+        self.next_seq = seq
+        self.state = _HEAD
+        self.pending = bytearray()
+        """Head bytes not yet ending in a blank line."""
+        self.head: tuple[str, str, tuple[tuple[str, str], ...]] | None = None
+        self.started = 0.0
+        self.body = bytearray()
+        self.cut = False
+        self.remaining = 0
+        self.chunked: ChunkedDecoder | None = None
+
+    def held(self) -> int:
+        return len(self.pending) + len(self.body) + (len(self.chunked.body) if self.chunked else 0)
+
+
+def _parse_head(block: bytes) -> tuple[str, str, tuple[tuple[str, str], ...]] | None:
+    """``(method, target, headers)`` from a request head without its blank line."""
+    lines = block.split(b"\r\n")
+    parts = lines[0].split(b" ")
+    if len(parts) < 2 or not _REQUEST_LINE.match(lines[0]):
+        return None
+    headers: list[tuple[str, str]] = []
+    for line in lines[1:]:
+        if line[:1] in (b" ", b"\t") and headers:  # obsolete line folding
+            previous, folded = headers[-1]
+            headers[-1] = (previous, f"{folded} {header_text(line.strip())}")
+            continue
+        name, sep, value = line.partition(b":")
+        if sep and name and not name.endswith((b" ", b"\t")):
+            headers.append((header_text(name), header_text(value.strip())))
+    return parts[0].decode("ascii"), header_text(parts[1]), tuple(headers)
+
+
+class HttpRequests:
+    """Rebuilds HTTP requests from the client-to-server segments of TCP streams.
+
+    Handled: requests split over any number of segments, several requests per connection
+    (keep-alive and pipelining), ``Content-Length`` and chunked bodies, retransmitted and
+    overlapping segments (dropped by sequence number), lost segments inside a body of known
+    length (the body is marked ``truncated`` and the next request still found), and segments cut
+    by the capture's snap length. Not handled: segments that arrive out of order (the later one
+    wins and the earlier is dropped as a retransmission), heads lost in a gap (the stream waits
+    for a segment that starts with a request line), IP fragments, IPv6 extension headers, and
+    HTTP/2 (cleartext ``h2c``), which is binary. State is bounded: ``MAX_HTTP_STREAMS`` streams,
+    ``MAX_HELD_BYTES`` held in all, 64 KB of head and ``MAX_BODY_BYTES`` of body per request.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._streams: OrderedDict[bytes, _HttpStream] = OrderedDict()
+        self.odd_streams: set[bytes] = set()
+        """Keys of streams on ports outside ``HTTP_PORTS``, for the pre-filter."""
+        self._held = 0
+        self._kept = 0
+
+    def segment(
+        self,
+        ts: float,
+        client_mac: str | None,
+        key: bytes,
+        dport: int,
+        seq: int,
+        payload: bytes,
+        missing: int,
+    ) -> Iterator[HttpRequest]:
+        """Requests completed by one segment."""
+        stream = self._streams.get(key)
+        if stream is None:
+            if not _REQUEST_LINE.match(payload):
+                return
+            stream = self._open(key, client_mac, dport, seq)
+            yield from self._evict()
+        else:
+            self._streams.move_to_end(key)
+        before = stream.held()
+        ahead = (seq - stream.next_seq) & _SEQ_MASK
+        if ahead >= 0x80000000:  # starts before the expected byte: a retransmission or overlap
+            overlap = (stream.next_seq - seq) & _SEQ_MASK
+            if overlap >= len(payload):
+                return
+            payload = payload[overlap:]
+            seq = stream.next_seq
+        elif ahead:
+            yield from self._gap(stream, ahead, ts)
+        stream.next_seq = (seq + len(payload) + missing) & _SEQ_MASK
+        yield from self._feed(stream, payload, ts)
+        if missing:
+            yield from self._gap(stream, missing, ts)
+        self._held += stream.held() - before
+        if self._held > MAX_HELD_BYTES:
+            yield from self._evict()
+
+    def finish(self) -> Iterator[HttpRequest]:
+        """Requests still open at the end of the capture, with what arrived of their bodies."""
+        for stream in self._streams.values():
+            yield from self._flush(stream)
+        self._streams.clear()
+        self.odd_streams.clear()
+        self._held = 0
+
+    def _open(self, key: bytes, client_mac: str | None, dport: int, seq: int) -> _HttpStream:
+        stream = _HttpStream(key, client_mac, dport, seq)
+        self._streams[key] = stream
+        if dport not in HTTP_PORTS:
+            self.odd_streams.add(key)
+        return stream
+
+    def _evict(self) -> Iterator[HttpRequest]:
+        while self._streams and (len(self._streams) > MAX_HTTP_STREAMS or self._held > MAX_HELD_BYTES):
+            _, stream = self._streams.popitem(last=False)
+            self._held -= stream.held()
+            self.odd_streams.discard(stream.key)
+            yield from self._flush(stream)
+
+    def _flush(self, stream: _HttpStream) -> Iterator[HttpRequest]:
+        if stream.state in (_BODY, _CHUNKED):
+            stream.cut = True
+            yield self._emit(stream)
+
+    def _gap(self, stream: _HttpStream, missing: int, ts: float) -> Iterator[HttpRequest]:
+        """``missing`` bytes of the stream were not seen."""
+        if stream.state == _BODY and missing < stream.remaining:
+            stream.remaining -= missing
+            stream.cut = True
+            return
+        if stream.state == _BODY and missing == stream.remaining:
+            stream.cut = True
+            yield self._emit(stream)
+            return
+        yield from self._flush(stream)
+        stream.pending.clear()
+        stream.state = _SYNC
+
+    def _feed(self, stream: _HttpStream, payload: bytes, ts: float) -> Iterator[HttpRequest]:
+        pos = 0
+        size = len(payload)
+        if stream.state == _SYNC:
+            if not _REQUEST_LINE.match(payload):
+                return
+            stream.state = _HEAD
+        while pos < size:
+            if stream.state == _HEAD:
+                if not stream.pending:
+                    stream.started = ts
+                before = len(stream.pending)
+                stream.pending += payload[pos:]
+                end = stream.pending.find(b"\r\n\r\n", max(0, before - 3))
+                if end < 0:
+                    if len(stream.pending) > _MAX_HEAD_BYTES or (
+                        len(stream.pending) >= 8 and not _REQUEST_LINE.match(stream.pending)
+                    ):
+                        stream.pending.clear()
+                        stream.state = _SYNC
+                    return
+                pos += end + 4 - before
+                block = bytes(stream.pending[:end])
+                stream.pending.clear()
+                yield from self._start(stream, block)
+                if stream.state == _SYNC:
+                    return
+            elif stream.state == _BODY:
+                n = min(stream.remaining, size - pos)
+                room = MAX_BODY_BYTES - len(stream.body)
+                if n > room:
+                    stream.cut = True
+                stream.body += payload[pos : pos + min(n, max(room, 0))]
+                pos += n
+                stream.remaining -= n
+                if not stream.remaining:
+                    yield self._emit(stream)
+            elif stream.state == _CHUNKED:
+                chunked = stream.chunked
+                assert chunked is not None
+                pos += chunked.feed(memoryview(payload)[pos:])
+                if chunked.error:
+                    yield self._emit(stream, f"malformed chunked body ({chunked.error})")
+                    stream.state = _SYNC
+                    return
+                if chunked.done:
+                    yield self._emit(stream)
+            else:
+                return
+
+    def _start(self, stream: _HttpStream, block: bytes) -> Iterator[HttpRequest]:
+        """A complete head has arrived: decide how the body is framed."""
+        head = _parse_head(block)
+        if head is None:
+            stream.state = _SYNC
+            return
+        stream.head = head
+        stream.body = bytearray()
+        stream.cut = False
+        headers = head[2]
+        encoding = header(headers, "transfer-encoding")
+        lengths = {value.strip() for name, value in headers if name.lower() == "content-length"}
+        if encoding is not None:
+            if encoding.rsplit(",", 1)[-1].strip().lower() != "chunked":
+                yield self._emit(stream, f"unsupported Transfer-Encoding {encoding[:40]}")
+                stream.state = _SYNC
+                return
+            stream.chunked = ChunkedDecoder()
+            stream.state = _CHUNKED
+        elif lengths:
+            value = lengths.pop()
+            if lengths or not value.isdigit() or len(value) > 15:
+                yield self._emit(stream, "invalid Content-Length")
+                stream.state = _SYNC
+                return
+            stream.remaining = int(value)
+            stream.state = _BODY
+            if not stream.remaining:
+                yield self._emit(stream)
+        else:
+            yield self._emit(stream)
+
+    def _emit(self, stream: _HttpStream, problem: str = "") -> HttpRequest:
+        """The request now complete (or given up on); the stream waits for the next one."""
+        assert stream.head is not None
+        method, target, headers = stream.head
+        raw = bytes(stream.chunked.body) if stream.chunked else bytes(stream.body)
+        cut = stream.cut or bool(stream.chunked and stream.chunked.truncated)
+        body, note = decode_content(raw, header(headers, "content-encoding"), truncated=cut)
+        if problem:
+            note = problem
+        if body and self._kept + len(body) > MAX_KEPT_BODY_BYTES:
+            body, note = b"", "not kept: the capture's body budget is spent"
+        self._kept += len(body)
+        authority = header(headers, "host") or ""
+        if target.startswith("http://"):
+            url = target
+            authority = authority or target[7:].partition("/")[0]
+        else:
+            server = f"[{stream.server_ip}]" if ":" in stream.server_ip else stream.server_ip
+            shown = authority or (server if stream.dport == 80 else f"{server}:{stream.dport}")
+            url = f"http://{shown}{target}"
+        request = HttpRequest(
+            client_mac=stream.client_mac,
+            client_ip=stream.client_ip,
+            server_ip=stream.server_ip,
+            server_port=stream.dport,
+            time=stream.started,
+            method=method,
+            host=host_name(authority) or stream.server_ip,
+            url=url,
+            headers=headers,
+            body=body,
+            source=self.source,
+            transport="http",
+            body_note=note,
+        )
+        stream.state = _HEAD
+        stream.head = None
+        stream.body = bytearray()
+        stream.chunked = None
+        stream.cut = False
+        stream.remaining = 0
+        return request
+
+
 class SidePass:
-    """Decodes the frames of one capture into DNS answers and host signals."""
+    """Decodes the frames of one capture into DNS answers, host signals and HTTP requests.
+
+    Call ``finish()`` after the last frame: it gives the requests still open then.
+    """
 
     def __init__(self, source: str) -> None:
         self.source = source
         self._seen_signals: set[tuple[str | None, str | None, str, str]] = set()
         self._seen_answers: set[tuple[str, str, str]] = set()
+        self._http = HttpRequests(source)
 
     def frame(self, linktype: int, ts: float, frame: bytes) -> Iterator[Observation]:
         """Observations in one frame (usually none)."""
-        if linktype == LINKTYPE_ETHERNET and not _maybe_interesting(frame):
+        if linktype == LINKTYPE_ETHERNET and not _maybe_interesting(frame, self._http.odd_streams):
             return  # the common case, decided without slicing or formatting anything
         src_mac, dst_mac, ethertype, l3 = split_frame(linktype, frame)
         if ethertype == _ETH_ARP:
@@ -237,6 +581,10 @@ class SidePass:
             return
         udp = _udp(ethertype, l3)
         if udp is None:
+            segment = _tcp(ethertype, l3, self._http.odd_streams)
+            if segment is not None:
+                key, dport, seq, payload, missing = segment
+                yield from self._http.segment(ts, src_mac, key, dport, seq, payload, missing)
             return
         src_ip, dst_ip, sport, dport, payload = udp
         try:
@@ -257,6 +605,10 @@ class SidePass:
         except (dpkt.UnpackError, struct.error, IndexError, ValueError, SafeET.ParseError, RecursionError):
             # Malformed payload (ValueError covers bad JSON, bad UTF-8 and defusedxml's refusals).
             return
+
+    def finish(self) -> Iterator[Observation]:
+        """Observations held back until the end of the capture (requests still open)."""
+        yield from self._http.finish()
 
     def _signal(self, mac: str | None, ip: str | None, kind: str, value: str) -> Iterator[HostSignal]:
         if not value:

@@ -49,6 +49,8 @@ __all__ = [
     "tcp_session",
     "tls_session",
     "http_exchange",
+    "http_request",
+    "http_session",
     "udp_exchange",
     "mdns_announce",
     "ssdp_notify",
@@ -157,12 +159,14 @@ def tcp_session(
     rtt: float = 0.03,
     server_ttl: int = 52,
     close: bool = True,
+    segment_size: int = _MSS,
 ) -> list[Packet]:
     """A complete TCP connection: handshake, data, and (if ``close``) FIN from the client.
 
     ``exchanges`` is a list of ``(delay, direction, payload)``: ``delay`` seconds after the
     previous event, ``direction`` 0 for client to server and 1 for server to client. Payloads
-    are cut into segments of at most 1400 bytes and acknowledged by the receiver.
+    are cut into segments of at most ``segment_size`` bytes (1400 by default) and acknowledged
+    by the receiver.
     """
     key = (client_ip, sport, server_ip, dport, t)
     seq = [_seed("isn-c", *key), _seed("isn-s", *key)]
@@ -204,7 +208,7 @@ def tcp_session(
 
     for delay, d, payload in exchanges:
         now += delay
-        chunks = [payload[i : i + _MSS] for i in range(0, len(payload), _MSS)] or []
+        chunks = [payload[i : i + segment_size] for i in range(0, len(payload), segment_size)] or []
         for n, chunk in enumerate(chunks):
             emit(d, now, "PA", chunk)
             seq[d] += len(chunk)
@@ -419,6 +423,116 @@ def http_exchange(
     ).encode() + response_body
     ex = [(0.0005, 0, request), (rtt, 1, response)]
     return tcp_session(client.mac, src, gateway_mac, server_ip, sport, dport, t, ex, rtt=rtt)
+
+
+def _content_encode(body: bytes, coding: str) -> bytes:
+    if coding == "gzip":
+        return _gzip.compress(body, mtime=0)
+    if coding == "deflate":
+        return zlib.compress(body)
+    if coding == "br":
+        import brotli  # a runtime dependency of phonehome's body decoding
+
+        return bytes(brotli.compress(body))
+    raise ValueError(f"unsupported content coding {coding!r}")
+
+
+def http_request(
+    method: str = "GET",
+    target: str = "/",
+    *,
+    host: str | None,
+    headers: Sequence[tuple[str, str]] = (),
+    body: bytes = b"",
+    form: Sequence[tuple[str, str]] | None = None,
+    json_body: object = None,
+    content_type: str | None = None,
+    content_encoding: str | None = None,
+    chunk_size: int | None = None,
+    user_agent: str | None = _DEFAULT_UA,
+    version: str = "HTTP/1.1",
+) -> bytes:
+    """One HTTP/1.x request as sent on the wire.
+
+    The body is ``body``, or ``form`` (URL-encoded) or ``json_body`` (JSON), compressed with
+    ``content_encoding`` (``gzip``, ``deflate``, ``br``, or a chain such as ``gzip, br``,
+    applied left to right) and, with ``chunk_size``, sent with chunked transfer coding in
+    chunks of that size; otherwise with a ``Content-Length``. ``host=None`` leaves out the Host
+    header (HTTP/1.0 style).
+    """
+    from urllib.parse import urlencode
+
+    if form is not None:
+        body = urlencode(list(form)).encode()
+        content_type = content_type or "application/x-www-form-urlencoded"
+    elif json_body is not None:
+        body = json.dumps(json_body, separators=(",", ":")).encode()
+        content_type = content_type or "application/json"
+    lines = [f"{method} {target} {version}"]
+    if host is not None:
+        lines.append(f"Host: {host}")
+    if user_agent is not None:
+        lines.append(f"User-Agent: {user_agent}")
+    lines.append("Accept: */*")
+    lines += [f"{name}: {value}" for name, value in headers]
+    if content_encoding:
+        for coding in content_encoding.split(","):
+            body = _content_encode(body, coding.strip())
+        lines.append(f"Content-Encoding: {content_encoding}")
+    if content_type and (body or method in {"POST", "PUT", "PATCH"}):
+        lines.append(f"Content-Type: {content_type}")
+    if chunk_size:
+        lines.append("Transfer-Encoding: chunked")
+        pieces = [body[i : i + chunk_size] for i in range(0, len(body), chunk_size)]
+        body = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
+    elif body or method in {"POST", "PUT", "PATCH"}:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def http_session(
+    client: Host,
+    server_ip: str,
+    t: float,
+    requests: Sequence[bytes],
+    *,
+    gateway_mac: str,
+    sport: int | None = None,
+    dport: int = 80,
+    segment_size: int = _MSS,
+    response_body: bytes = b"OK",
+    gap: float = 0.5,
+    rtt: float = 0.03,
+    close: bool = True,
+) -> list[Packet]:
+    """Several requests on one kept-alive TCP connection, each answered with ``200 OK``.
+
+    ``requests`` are wire bytes (see :func:`http_request`); each is cut into segments of at most
+    ``segment_size`` bytes, so a small size splits request lines and headers across segments.
+    """
+    src = _src_ip(client, server_ip)
+    sport = sport if sport is not None else _port(src, server_ip, dport, t, "keep-alive")
+    response = (
+        f"HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: {formatdate(t, usegmt=True)}\r\n"
+        f"Content-Type: text/plain\r\nContent-Length: {len(response_body)}\r\n"
+        "Connection: keep-alive\r\n\r\n"
+    ).encode() + response_body
+    exchanges: list[tuple[float, int, bytes]] = []
+    for n, request in enumerate(requests):
+        exchanges += [(gap if n else 0.0005, 0, request), (rtt, 1, response)]
+    return tcp_session(
+        client.mac,
+        src,
+        gateway_mac,
+        server_ip,
+        sport,
+        dport,
+        t,
+        exchanges,
+        rtt=rtt,
+        close=close,
+        segment_size=segment_size,
+    )
 
 
 def rtsp_session(
