@@ -10,8 +10,8 @@ from pathlib import Path
 
 from phonehome.sources.assets import AssetRegisterSource
 from phonehome.sources.capture import CaptureSource
-from phonehome.sources.interface import Source, SourceError
 from phonehome.sources.har import HarSource
+from phonehome.sources.interface import Source, SourceError
 from phonehome.sources.leases import LeasesSource
 from phonehome.sources.mitmproxy import MitmproxySource
 from phonehome.sources.neighbours import NeighbourTableSource
