@@ -68,7 +68,10 @@ def test_findings_follow_the_policies(report: Report) -> None:
     assert {"PH-FCC-001", "PH-889-001", "PH-FCC-014"} <= rules[GATEWAY]
     assert {"PH-FCC-004", "PH-889-004", "PH-UK-001", "PH-TRF-001"} <= rules[CAMERA]
     assert {"PH-FCC-005", "PH-889-005", "PH-TRF-001", "PH-TRF-002"} <= rules[NVR]
-    assert rules[PHONE] == {"PH-TRF-002"}
+    # The phone posts its own Wi-Fi MAC and an IMEI-shaped value to MIUI tracking in cleartext.
+    assert rules[PHONE] == {"PH-TRF-002", "PH-TRF-003", "PH-TRF-005"}
+    leaks = {(k.identifier, k.location) for k in report.leaks if k.device_id == PHONE}
+    assert leaks == {("mac", "body:mac"), ("pattern:imei", "body:imei")}
     assert LAPTOP not in rules and PLUG not in rules
     fcc = next(f for f in report.findings if f.id == f"PH-FCC-004:{CAMERA}")
     assert "to the extent" in fcc.policy.scope and fcc.policy.effective == "2021-03-12"

@@ -17,6 +17,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "blocklist",
     "compliance",
     "export",
+    "phone",
+    "apk",
 )
 """Modules under ``phonehome.commands`` whose ``register(app)`` adds commands."""
 

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ValidationError
 
 from phonehome.errors import PhonehomeError
 from phonehome.intel.schema import (
+    AndroidPackage,
+    AndroidPackageFile,
     DomainEntry,
     DomainFile,
     Entity,
@@ -26,10 +28,13 @@ from phonehome.intel.schema import (
     NetworkEntry,
     NetworkFile,
     OuiFile,
+    PackagePrefix,
     PolicyPack,
     Relation,
     Signature,
     SignatureFile,
+    TrackerFile,
+    TrackerSdk,
 )
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -82,6 +87,23 @@ class Intel:
     """AS number -> the network entry listing it."""
     _family_cache: dict[str, frozenset[str]] = field(default_factory=dict)
     _signature_index: dict[str, tuple[CompiledSignature, ...]] | None = None
+    packages: dict[str, AndroidPackage] = field(default_factory=dict)
+    """Android package name -> its entry in the OEM package catalogue (``android_packages.yaml``)."""
+    package_prefixes: tuple[PackagePrefix, ...] = ()
+    """Vendor package-name prefixes, longest first."""
+    trackers: dict[str, TrackerSdk] = field(default_factory=dict)
+    """Tracker SDKs found in apps by code signature (``trackers.yaml``), by id."""
+
+    def tracker_prefixes(self) -> dict[str, TrackerSdk]:
+        """Code signature (package prefix ending with a dot) -> its tracker."""
+        return {sig: t for t in self.trackers.values() for sig in t.code_signatures}
+
+    def package_entry(self, name: str) -> AndroidPackage | PackagePrefix | None:
+        """The catalogue entry for an Android package: exact name first, then the longest prefix."""
+        exact = self.packages.get(name)
+        if exact is not None:
+            return exact
+        return next((p for p in self.package_prefixes if name.startswith(p.prefix)), None)
 
     def signatures_for(self, kind: str) -> tuple[CompiledSignature, ...]:
         """The signatures that apply to evidence of ``kind``, in file order."""
@@ -214,6 +236,9 @@ def load_intel(extra_dirs: Iterable[Path] = (), extra_packs: Iterable[Path] = ()
     signatures: list[CompiledSignature] = []
     networks: dict[str, NetworkEntry] = {}
     network_numbers: dict[int, NetworkEntry] = {}
+    packages: dict[str, AndroidPackage] = {}
+    prefixes: dict[str, PackagePrefix] = {}
+    trackers: dict[str, TrackerSdk] = {}
     versions: list[str] = []
     for directory in data_dirs:
         found = False
@@ -245,6 +270,14 @@ def load_intel(extra_dirs: Iterable[Path] = (), extra_packs: Iterable[Path] = ()
         if path.exists():
             found = True
             signatures.extend(_compile(path, _load(path, SignatureFile).signatures))
+        path = directory / "android_packages.yaml"
+        if path.exists():
+            found = True
+            _index_packages(path, _load(path, AndroidPackageFile), packages, prefixes)
+        path = directory / "trackers.yaml"
+        if path.exists():
+            found = True
+            _index_trackers(path, _load(path, TrackerFile), trackers)
         if not found and directory != data_dirs[0]:
             raise IntelError(f"{directory}: no intel files (entities/oui/domains/networks/signatures.yaml)")
     sig_path = _package_dir("identify", "signatures.yaml")
@@ -263,9 +296,47 @@ def load_intel(extra_dirs: Iterable[Path] = (), extra_packs: Iterable[Path] = ()
         version="+".join(versions) or "none",
         networks=networks,
         network_numbers=network_numbers,
+        packages=packages,
+        package_prefixes=tuple(sorted(prefixes.values(), key=lambda p: (-len(p.prefix), p.prefix))),
+        trackers=trackers,
     )
     _check_references(intel)
     return intel
+
+
+def _index_packages(
+    path: Path,
+    pf: AndroidPackageFile,
+    packages: dict[str, AndroidPackage],
+    prefixes: dict[str, PackagePrefix],
+) -> None:
+    """Add a file's packages and prefixes; a later directory's entry replaces an earlier one."""
+    seen: set[str] = set()
+    for entry in pf.packages:
+        if entry.package in seen:
+            raise IntelError(f"{path}: android package {entry.package} listed twice")
+        seen.add(entry.package)
+        packages[entry.package] = entry
+    for prefix in pf.prefixes:
+        if prefix.prefix in seen:
+            raise IntelError(f"{path}: android package prefix {prefix.prefix} listed twice")
+        seen.add(prefix.prefix)
+        prefixes[prefix.prefix] = prefix
+
+
+def _index_trackers(path: Path, tf: TrackerFile, trackers: dict[str, TrackerSdk]) -> None:
+    """Add a file's trackers; a later directory's tracker of the same id replaces an earlier one."""
+    ids: set[str] = set()
+    signatures: dict[str, str] = {}
+    for tracker in tf.trackers:
+        if tracker.id in ids:
+            raise IntelError(f"{path}: tracker {tracker.id} listed twice")
+        ids.add(tracker.id)
+        for sig in tracker.code_signatures:
+            if sig in signatures:
+                raise IntelError(f"{path}: code signature {sig} used by {signatures[sig]} and {tracker.id}")
+            signatures[sig] = tracker.id
+        trackers[tracker.id] = tracker
 
 
 def _index_networks(
@@ -348,6 +419,21 @@ def _check_references(intel: Intel) -> None:
                 for v in rule.match.vendors
                 if v not in known
             ]
+    problems += [
+        f"android package {entry.package}: unknown entity {entry.entity!r}"
+        for entry in intel.packages.values()
+        if entry.entity is not None and entry.entity not in known
+    ]
+    problems += [
+        f"android package prefix {entry.prefix}: unknown entity {entry.entity!r}"
+        for entry in intel.package_prefixes
+        if entry.entity is not None and entry.entity not in known
+    ]
+    problems += [
+        f"tracker {t.id}: unknown entity {t.entity!r}"
+        for t in intel.trackers.values()
+        if t.entity is not None and t.entity not in known
+    ]
     seen_rules: dict[str, str] = {}
     for pack in intel.packs.values():
         for rule in pack.rules:

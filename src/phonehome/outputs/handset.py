@@ -21,6 +21,7 @@ component name or a purpose (``analytics``), compared without case.
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -34,6 +35,8 @@ ScriptAction = Literal["disable", "uninstall", "restore"]
 HANDSET_FORMAT = "phonehome-handset/1"
 """``format`` field of the JSON output."""
 _METHOD = {"disable": "disable-user", "uninstall": "uninstall"}
+_WRAP = 96
+"""Script comments are wrapped at this width."""
 _DONE = {"disable": ("disabled", "disabled-user", "uninstalled"), "uninstall": ("uninstalled",)}
 """States in which a package needs no command."""
 
@@ -133,8 +136,14 @@ def handset_to_dict(report: HandsetReport) -> dict[str, Any]:
         "components": [_component(c) for c in report.components],
         "findings": [_finding(f) for f in report.findings],
         "inputs": [
-            {"path": i.path, "kind": i.kind, "records": i.packets, "skipped": i.skipped, "sha256": i.sha256,
-             "errors": list(i.errors)}  # fmt: skip
+            {
+                "path": i.path,
+                "kind": i.kind,
+                "records": i.packets,
+                "skipped": i.skipped,
+                "sha256": i.sha256,
+                "errors": list(i.errors),
+            }  # fmt: skip
             for i in report.inputs
         ],
         "intel_version": report.intel_version,
@@ -177,8 +186,13 @@ def render_text(report: HandsetReport) -> str:
         lines.append("OEM components")
         rows = [("STATE", "REMOVAL", "PACKAGE", "OWNER", "COMPONENT [PURPOSES]")]
         rows += [
-            (c.state, c.removability, c.package, c.owner + (" *" if c.third_party else ""),
-             f"{c.component} [{', '.join(c.purposes)}]")  # fmt: skip
+            (
+                c.state,
+                c.removability,
+                c.package,
+                c.owner + (" *" if c.third_party else ""),
+                f"{c.component} [{', '.join(c.purposes)}]",
+            )  # fmt: skip
             for c in exact
         ]
         lines += _table(rows)
@@ -295,7 +309,8 @@ def render_script(report: HandsetReport, action: ScriptAction, components: Seque
     lines = [
         "#!/bin/sh",
         f"# phonehome phone --script {action}",
-        f"# Handset: {_title(report)}; {report.name}; ROM {_rom_text(report)}"
+        f"# Handset: {_title(report)}",
+        f"# {report.name}; ROM {_rom_text(report)}"
         + (f"; region {report.region.value}" if report.region else ""),
         "# From the handset's adb outputs and phonehome's OEM package catalogue "
         f"(intel {report.intel_version}).",
@@ -309,7 +324,7 @@ def render_script(report: HandsetReport, action: ScriptAction, components: Seque
         lines.append("# No component selected: nothing to do.")
     for step in script_steps(action, components):
         lines.append("")
-        lines += [f"# {c}" for c in step.comments]
+        lines += [f"# {part}" for c in step.comments for part in textwrap.wrap(c, _WRAP) or [""]]
         lines += ["# adb " + " ".join(cmd) for cmd in step.skipped]
         lines += ["adb " + " ".join(cmd) for cmd in step.commands]
     return "\n".join(lines) + "\n"

@@ -116,7 +116,7 @@ _DUMPSYS_TITLES = (
     "Registered ContentProviders:", "ContentProvider Authorities:", "Key Set Manager:",
     "Packages:", "Hidden system packages:", "Database versions:", "Verifiers:", "Libraries:",
     "Features:", "Shared users:", "Preferred Activities User", "Intent Filter Verifier:",
-    "DUMP OF SERVICE package:",
+    "Queries:", "Package Changes:", "Dexopt state:", "Compiler stats:", "DUMP OF SERVICE package:",
 )  # fmt: skip
 _DUMPSTATE_RULE = "=" * 56
 _PROPS_START = "------ SYSTEM PROPERTIES"
