@@ -28,7 +28,8 @@ demo: $(STAMP) $(DEMO_CAPTURE)
 system-deps:
 	@missing=""; \
 	  for pair in tshark:tshark pdftotext:poppler-utils chromium:chromium nft:nftables \
-	      unbound-checkconf:unbound named-checkzone:bind9-utils dnsmasq:dnsmasq-base; do \
+	      unbound-checkconf:unbound named-checkzone:bind9-utils dnsmasq:dnsmasq-base \
+	      apksigner:apksigner; do \
 	    command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
 	  if [ -n "$$missing" ]; then \
 	    export DEBIAN_FRONTEND=noninteractive; \

@@ -85,7 +85,7 @@ class Manifest:
     label: str | None
     """``application android:label`` as written: text, or ``@7F...`` for a string resource."""
     values: tuple[str, ...] = field(default=(), repr=False)
-    """Every attribute value and text of the manifest, for the endpoint search."""
+    """Every attribute value (but ``android:name``) and text of the manifest, for the endpoint search."""
 
 
 class ApkArchive:
@@ -135,7 +135,9 @@ class ApkArchive:
                     f"{limits.max_ratio:.0f}:1); refused as a possible zip bomb"
                 )
             if info.filename in by_name:
-                self.notes.append(f"{info.filename} is listed twice (Android refuses such APKs); the last is read")
+                self.notes.append(
+                    f"{info.filename} is listed twice (Android refuses such APKs); the last is read"
+                )
             by_name[info.filename] = info
         if MANIFEST not in by_name:
             raise ApkError(f"{path}: zip holds no {MANIFEST}; not an APK")
@@ -272,7 +274,8 @@ def parse_manifest(data: bytes) -> Manifest:
     application = root.find("application")
     values: list[str] = []
     for element in root.iter():
-        values.extend(str(v) for v in element.attrib.values())
+        # android:name values are class, permission and meta-data key names, never hosts.
+        values.extend(str(v) for k, v in element.attrib.items() if k != ANDROID_NS + "name")
         if element.text and element.text.strip():
             values.append(element.text.strip())
     return Manifest(

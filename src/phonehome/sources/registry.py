@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from phonehome.sources.android import AndroidSource
+from phonehome.sources.apk import ApkSource
 from phonehome.sources.assets import AssetRegisterSource
 from phonehome.sources.capture import CaptureSource
 from phonehome.sources.har import HarSource
@@ -43,13 +44,14 @@ def build_sources(options: SourceOptions | None = None) -> dict[str, Source]:
         "mitmproxy": MitmproxySource(),
         "har": HarSource(),
         "android": AndroidSource(),
+        "apk": ApkSource(),
     }
 
 
 KNOWN_INPUTS = (
     "pcap/pcapng captures, nmap XML, Zeek logs, DHCP leases (dnsmasq, ISC, Kea), ARP/neighbour and "
     "switch MAC tables, nfdump CSV, CSV/XLSX asset registers, mitmproxy flow files, HAR, "
-    "adb package lists, dumpsys, getprop and bug reports"
+    "adb package lists, dumpsys, getprop and bug reports, APKs"
 )
 _HEAD_BYTES = 512
 """Enough for a CSV header row or the first lines of a table; binary formats need far less."""
