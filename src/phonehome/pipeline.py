@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import ipaddress
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from phonehome.analyze.party import classify_party
 from phonehome.identify.attribution import Attributor
 from phonehome.identify.inventory import Inventory, InventoryBuilder
 from phonehome.intel.loader import Intel
-from phonehome.model import Destination, DeviceID, EntityRef, InputSummary, Report
+from phonehome.model import Destination, DeviceID, EntityRef, Finding, InputSummary, Report
 from phonehome.policy.engine import PolicySettings, evaluate
 from phonehome.sources.interface import (
     HostSighting,
@@ -78,6 +79,66 @@ def plan_inputs(
     if not planned:
         raise SourceError(f"{', '.join(map(str, paths))}: no readable inputs found")
     return planned, skipped
+
+
+def _handsets(
+    planned: Sequence[tuple[Path, Source]], inventory: Inventory, intel: Intel, options: AuditOptions
+) -> list[Finding]:
+    """adb outputs and APKs saved in one directory describe one handset: one device, its findings.
+
+    The handset's OEM components are checked against the enabled packs' handset rules here,
+    because they need every output of the handset together (props name it, lists hold packages).
+    """
+    from phonehome.analyze.handset import HandsetError, analyze_handset
+    from phonehome.sources.android import read_dump
+
+    groups: dict[Path, list[Path]] = defaultdict(list)
+    for path, source in planned:
+        if source.name in ("android", "apk"):
+            groups[path.parent].append(path)
+    findings: list[Finding] = []
+    handset_packs = [
+        p
+        for p in options.policy.packs
+        if p in intel.packs and any(r.match.handset for r in intel.packs[p].rules)
+    ]
+    for directory, paths in sorted(groups.items()):
+        members = {
+            d.id
+            for d in inventory.devices.values()
+            if d.id.startswith("name:android:") and d.sources & set(map(str, paths))
+        }
+        try:
+            dumps = [read_dump(p) for p, src in planned if p in paths and src.name == "android"]
+            report = analyze_handset(dumps, intel, handset_packs) if dumps else None
+        except (HandsetError, SourceError):
+            continue  # outputs of several handsets in one directory: left as separate devices
+        target = report.device_id if report else DeviceID(f"name:android:{directory.name.lower()}")
+        # The handset's factory Wi-Fi MAC ties it to its traffic when it did not randomise it.
+        network = next(
+            (
+                DeviceID(f"mac:{mac}")
+                for key, value in (report.props if report else ())
+                if _WIFI_MAC_PROP.search(key)
+                and (mac := value.strip().lower())
+                and f"mac:{mac}" in inventory.devices
+            ),
+            None,
+        )
+        inventory.merge(target, members)
+        if network is not None:
+            inventory.merge(network, [target])
+        if report:
+            findings.extend(
+                dataclasses.replace(f, device_id=network, id=f.id.replace(target, network, 1))
+                if network
+                else f
+                for f in report.findings
+            )
+    return findings
+
+
+_WIFI_MAC_PROP = re.compile(r"wifimac|wifi\.mac|wlan\.mac|wlan0.*mac", re.IGNORECASE)
 
 
 class _PayloadRouter:
@@ -202,6 +263,7 @@ def run_audit(
             else:
                 builder.add(item)
     inventory = builder.build()
+    handset_findings = _handsets(planned, inventory, intel, options)
     resolve = _resolver(inventory)
     leaks = tuple(
         sorted(
@@ -235,6 +297,7 @@ def run_audit(
         for d in destinations
     ]
     findings = evaluate(devices, destinations, intel, options.policy, leaks)
+    findings = sorted([*findings, *handset_findings], key=lambda f: (-f.severity, f.rule_id, f.id))
     referenced = {d.attribution.vendor for d in devices} | {d.organisation for d in destinations}
     entities = tuple(
         EntityRef(e, intel.name(e) or e, intel.country(e)) for e in sorted(x for x in referenced if x)

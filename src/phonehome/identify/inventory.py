@@ -289,6 +289,17 @@ class Inventory:
     dns: dict[str, dict[str, set[str]]]
     """Address -> client IP ('' for anyone) -> names that resolved to it."""
 
+    def merge(self, target: DeviceID, others: Iterable[DeviceID]) -> None:
+        """Fold ``others`` into ``target`` (created if absent): inputs that describe one host."""
+        others = [o for o in others if o != target and o in self.devices]
+        if not others:
+            return
+        if target not in self.devices:
+            self.devices[target] = DeviceDraft(id=target, mac=None)
+        index = _TrafficIndex(self.traffic)
+        for old in others:
+            index.merge(self.devices, old, self.devices[target])
+
 
 _FlowKey = tuple[str | None, str, str | None, str]
 

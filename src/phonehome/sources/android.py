@@ -87,6 +87,7 @@ SYSTEM_PARTITIONS = (
 """Code paths on read-only partitions (OPPO's ``/my_*``, Huawei's ``/hw_product``, ``/cust``)."""
 
 REPORTED_PROPS = (
+    "ro.boot.wifimacaddr", "persist.vendor.wlan.mac",  # factory Wi-Fi MAC: ties the handset to its traffic
     "ro.product.manufacturer", "ro.product.brand", "ro.product.model", "ro.product.marketname",
     "ro.product.device", "ro.product.name", "ro.build.fingerprint", "ro.build.display.id",
     "ro.build.version.release", "ro.build.version.sdk", "ro.build.version.incremental",
