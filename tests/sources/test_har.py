@@ -222,5 +222,7 @@ def test_sniffing_claims_har_files_and_nothing_else() -> None:
     for path in others:
         assert source.sniff(path, read_head(path)) <= 0, path
     for name, other in build_sources().items():
+        if name == "har":
+            continue
         assert other.sniff(CHROME, read_head(CHROME)) <= 0, name
         assert other.sniff(MITMPROXY, read_head(MITMPROXY)) <= 0, name
