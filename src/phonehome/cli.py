@@ -340,6 +340,11 @@ def report(
         if policy:
             from phonehome.commands.compliance import ComplianceFormat, run_compliance
 
+            if fmt is not FormatChoice.html:
+                raise UsageError(
+                    f"--policy: compliance reports are HTML or PDF (-o FILE.pdf), not {fmt.value}; "
+                    "`phonehome findings -f json` lists findings as JSON"
+                )
             chosen = (
                 ComplianceFormat.pdf if output and output.lower().endswith(".pdf") else ComplianceFormat.html
             )

@@ -212,7 +212,8 @@ class Finding:
     policy: PolicyRef
     evidence: tuple[Evidence, ...]
     category: str = "equipment"
-    """``equipment`` (the device itself is restricted) or ``traffic`` (what it sent, where)."""
+    """``equipment`` (the device itself is restricted), ``traffic`` (what it sent, where) or
+    ``software`` (components installed on a handset: disable them, the device may stay)."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from phonehome.analyze.destinations import GeoLookup, analyze_destinations
 from phonehome.analyze.identifiers import DeviceIdentifiers, bind_identifiers
 from phonehome.analyze.leaks import LeakScanner
 from phonehome.analyze.party import classify_party
+from phonehome.errors import UsageError
 from phonehome.identify.attribution import Attributor
 from phonehome.identify.inventory import Inventory, InventoryBuilder
 from phonehome.intel.loader import Intel
@@ -29,6 +30,7 @@ from phonehome.sources.interface import (
     Source,
     SourceError,
 )
+from phonehome.sources.neighbours import normalise_mac
 from phonehome.sources.registry import KNOWN_INPUTS, SourceOptions, build_sources, detect, expand_inputs
 
 
@@ -152,10 +154,17 @@ class _PayloadRouter:
         self._builder = builder
         bound = bind_identifiers(options.identifiers)
         self._known = set(bound)
+        if options.identifiers:
+            # Any device's identifiers, for requests whose sender the entries do not name directly.
+            bound[_ANY_DEVICE] = bind_identifiers(options.identifiers, lambda mac, ip: _ANY_DEVICE)[
+                _ANY_DEVICE
+            ]
         self.scanner = LeakScanner(bound, generic=options.generic_leak_patterns)
-        proxy = (options.proxy_device or "").lower()
-        self._proxy = DeviceID(f"ip:{proxy}" if _is_ip(proxy) else f"mac:{proxy}") if proxy else None
+        self._proxy = _proxy_key(options.proxy_device)
         self._clientless: set[str] = set()
+        self._proxy_announced = False
+        self.notes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        """Input -> why a request's body could not be searched in full -> how many requests."""
 
     def add(self, request: HttpRequest) -> None:
         key = self._key(request)
@@ -170,7 +179,17 @@ class _PayloadRouter:
                     request.source,
                 )
             )
-        self.scanner.scan(request, key)
+        if request.body_note:
+            self.notes[request.source][request.body_note.split(" (")[0]] += 1
+        self.scanner.scan(request, key, None if key in self._known or not self._known else _ANY_DEVICE)
+
+    def annotate(self, summary: InputSummary) -> InputSummary:
+        """The input's summary with the requests whose bodies were not searched in full."""
+        notes = self.notes.pop(summary.path, None)
+        if not notes:
+            return summary
+        extra = tuple(f"{n} request bodies not searched in full: {why}" for why, n in sorted(notes.items()))
+        return dataclasses.replace(summary, errors=summary.errors + extra)
 
     def _key(self, request: HttpRequest) -> DeviceID:
         candidates = []
@@ -184,6 +203,11 @@ class _PayloadRouter:
         if candidates:
             return candidates[0]
         if self._proxy is not None:
+            if not self._proxy_announced:
+                self._proxy_announced = True
+                mac = self._proxy[4:] if self._proxy.startswith("mac:") else None
+                ip = self._proxy[3:] if self._proxy.startswith("ip:") else None
+                self._builder.add(HostSighting(mac, ip, "proxy_dump", request.source))
             return self._proxy
         # A proxy record that names no client: one device per dump, known by the file's name.
         name = f"proxy-client {Path(request.source).name}"
@@ -191,6 +215,21 @@ class _PayloadRouter:
             self._clientless.add(request.source)
             self._builder.add(HostSighting(None, None, "proxy_dump", request.source, hostname=name))
         return DeviceID(f"name:{name.lower()}")
+
+
+_ANY_DEVICE = DeviceID("any:identifiers")
+
+
+def _proxy_key(text: str | None) -> DeviceID | None:
+    """``--proxy-device`` as a device key; raises ``UsageError`` for neither a MAC nor an IP."""
+    if not text:
+        return None
+    if _is_ip(text.strip()):
+        return DeviceID(f"ip:{text.strip()}")
+    mac = normalise_mac(text)
+    if mac is None:
+        raise UsageError(f"--proxy-device: not a MAC or IP address: {text!r}")
+    return DeviceID(f"mac:{mac}")
 
 
 def _is_ip(text: str) -> bool:
@@ -257,7 +296,7 @@ def run_audit(
     for path, source in planned:
         for item in source.read(path, progress):
             if isinstance(item, InputSummary):
-                summaries.append(item)
+                summaries.append(payloads.annotate(item))
             elif isinstance(item, HttpRequest):
                 payloads.add(item)
             else:

@@ -270,3 +270,36 @@ def test_unreadable_input(tmp_path: Path) -> None:
         f"phonehome: error: {path}: not adb output phonehome reads "
         "(pm list packages, dumpsys package, getprop, bugreport)"
     )
+
+
+def test_default_script_keeps_every_keyboard() -> None:
+    """Input methods are disabled only when selected by name, and then with a warning."""
+    import subprocess
+    import sys
+
+    fixture = Path(__file__).parents[1] / "fixtures" / "android" / "xiaomi-redmi-note-11"
+    default = subprocess.run(
+        [sys.executable, "-m", "phonehome", "phone", str(fixture), "--script", "disable"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "\nadb shell pm disable-user --user 0 com.baidu.input_mi" not in default
+    chosen = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "phonehome",
+            "phone",
+            str(fixture),
+            "--script",
+            "disable",
+            "--select",
+            "input-method",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "\nadb shell pm disable-user --user 0 com.baidu.input_mi" in chosen
+    assert "# WARNING: this script disables or removes input methods" in chosen

@@ -401,5 +401,5 @@ def _finding(pack: PolicyPack, rule: Rule, c: Component, device_id: DeviceID) ->
                 "; ".join(c.sources),
             ),
         ),
-        category="equipment",
+        category="software",
     )

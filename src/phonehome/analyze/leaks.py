@@ -551,9 +551,13 @@ class LeakScanner:
             self._matchers[device_id] = _Matcher(entry) if entry is not None else None
         return self._matchers[device_id]
 
-    def scan(self, request: HttpRequest, device_id: DeviceID) -> None:
-        """Search one request sent by ``device_id``; results accumulate until ``results()``."""
-        matcher = self._matcher(device_id)
+    def scan(self, request: HttpRequest, device_id: DeviceID, identifiers_of: DeviceID | None = None) -> None:
+        """Search one request sent by ``device_id``; results accumulate until ``results()``.
+
+        ``identifiers_of`` names the identifiers entry to search for when it is not the sender's
+        own key (a proxy record whose client is known only by an address the entry does not name).
+        """
+        matcher = self._matcher(identifiers_of or device_id)
         if (matcher is None or matcher.automaton is None) and not self._generic:
             return
         self.requests += 1

@@ -238,7 +238,16 @@ def select_components(
     if not selectors:
         if action == "restore":
             return [c for c in report.components if c.state not in ("enabled", "unknown")]
-        return [c for c in report.components if c.match == "exact" and c.removability == "safe" and c.active]
+        # Input methods only when asked for by name: removing every keyboard leaves the user unable
+        # to type, an unlock password included.
+        return [
+            c
+            for c in report.components
+            if c.match == "exact"
+            and c.removability == "safe"
+            and c.active
+            and "input-method" not in c.purposes
+        ]
     chosen: dict[str, Component] = {}
     for selector in selectors:
         key = selector.strip().casefold()
@@ -322,6 +331,16 @@ def render_script(report: HandsetReport, action: ScriptAction, components: Seque
     lines.append("set -u")
     if not components:
         lines.append("# No component selected: nothing to do.")
+    keyboards = [c for c in components if "input-method" in c.purposes]
+    if keyboards and action != "restore":
+        lines += [
+            "",
+            "# WARNING: this script disables or removes input methods ("
+            + ", ".join(c.package for c in keyboards)
+            + ").",
+            "# Install and select another keyboard first, or the handset may be left with none to type",
+            "# with (an alphanumeric unlock password included).",
+        ]
     for step in script_steps(action, components):
         lines.append("")
         lines += [f"# {part}" for c in step.comments for part in textwrap.wrap(c, _WRAP) or [""]]

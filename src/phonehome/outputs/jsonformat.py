@@ -13,8 +13,12 @@ from typing import Any
 from phonehome.model import Destination, Device, Evidence, Finding, Leak, Report
 
 
-def _time(seconds: float) -> str:
-    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).isoformat().replace("+00:00", "Z")
+def _time(seconds: float) -> str | None:
+    """ISO 8601 UTC; None for a time no calendar date can hold (a corrupt record's timestamp)."""
+    try:
+        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).isoformat().replace("+00:00", "Z")
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _evidence(items: tuple[Evidence, ...]) -> list[dict[str, Any]]:

@@ -13,7 +13,8 @@ Priority. Each row gets a score, the product of three factors:
   info 0.5 (``SEVERITY_WEIGHT``);
 * exposure ``1 + 0.5 x`` the number of these that hold: it sent data to its own vendor's
   endpoints (destination organisation is the device's vendor, or the traffic is marked
-  ``first`` party); it sent data to a country on the audit's watch list;
+  ``first`` party); it sent data to a country on the audit's watch list; it is a gateway (every
+  other device's traffic passes through it);
 * data flows ``1 + log10(1 + bytes_out / 1 MB)``, ``bytes_out`` being what the device sent to
   remote addresses (1 MB = 10^6 bytes).
 
@@ -174,9 +175,11 @@ def priority_for(score: float) -> str:
     return PRIORITY_THRESHOLDS[-1][0]
 
 
-def score_for(severity: Severity, vendor_cloud: bool, watch_country: bool, bytes_out: int) -> float:
+def score_for(
+    severity: Severity, vendor_cloud: bool, watch_country: bool, bytes_out: int, gateway: bool = False
+) -> float:
     """severity weight x exposure x data flows (see the module docstring)."""
-    exposure = 1.0 + EXPOSURE_STEP * (int(vendor_cloud) + int(watch_country))
+    exposure = 1.0 + EXPOSURE_STEP * (int(vendor_cloud) + int(watch_country) + int(gateway))
     flows = 1.0 + math.log10(1.0 + max(bytes_out, 0) / MEGABYTE)
     return SEVERITY_WEIGHT[severity] * exposure * flows
 
@@ -271,7 +274,12 @@ def build_plan(
         findings = by_device.get(device.id)
         if not findings:
             continue
-        kind = "replace" if any(f.category == "equipment" for f in findings) else "review traffic"
+        if any(f.category == "equipment" for f in findings):
+            kind = "replace"
+        elif any(f.category == "traffic" for f in findings):
+            kind = "review traffic"
+        else:
+            kind = "disable components (phonehome phone --script)"
         dests = destinations.get(device.id, [])
         cloud = _vendor_cloud(device, dests)
         watched: dict[str, list[Destination]] = {}
@@ -279,7 +287,7 @@ def build_plan(
             if d.country in watch and d.traffic.bytes_out > 0:
                 watched.setdefault(d.country, []).append(d)
         severity = max(f.severity for f in findings)
-        score = score_for(severity, bool(cloud), bool(watched), device.bytes_out)
+        score = score_for(severity, bool(cloud), bool(watched), device.bytes_out, "gateway" in device.roles)
         deadline, note = _deadline(findings, audit_date)
         a = device.attribution
         rows.append(
