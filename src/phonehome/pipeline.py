@@ -66,6 +66,9 @@ def plan_inputs(
     for path, named in expand_inputs(list(paths)):
         if named and not path.exists():
             raise SourceError(f"{path}: no such file or directory")
+        if named and not path.is_file():
+            # Sources sniff the head and then reopen the file; a pipe cannot be read twice.
+            raise SourceError(f"{path}: not a regular file (save a pipe or device to a file first)")
         source = detect(path, sources)
         if source is None:
             if named:

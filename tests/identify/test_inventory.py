@@ -119,9 +119,12 @@ def test_other_link_types_and_gzip(tmp_path: Path, fmt: str, linktype: int, gz: 
     assert any(f.server_name == "api.hik-connect.com" for f in flows)
     assert items[-1].packets == len(_office()) or linktype == 101
     if linktype == 101:
-        # No MACs at all: local hosts are keyed by IP.
-        assert "ip:192.168.1.20" in inventory.devices
-        assert ("ip:192.168.1.20", "198.51.100.10") in inventory.traffic
+        # No Ethernet headers: the camera is known by the MAC its DHCP request carries (chaddr),
+        # and its flows, keyed by IP on the wire, join that device; other hosts stay keyed by IP.
+        camera = f"mac:{CAMERA.mac}"
+        assert "ip:192.168.1.20" not in inventory.devices
+        assert (camera, "198.51.100.10") in inventory.traffic
+        assert "ip:192.168.1.40" in inventory.devices
 
 
 def test_local_address_ranges() -> None:

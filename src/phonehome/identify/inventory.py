@@ -470,6 +470,12 @@ class InventoryBuilder:
                 draft = device(DeviceID(f"mac:{mac}"), mac)
                 draft.roles.add("gateway")
         book = self._attach_sightings(devices, ip_owner)
+        for signal in self._signals:
+            # A host announcing itself with both addresses (DHCP, mDNS, ARP) binds them, so flows
+            # from captures without Ethernet headers join the MAC-identified device.
+            if signal.mac and signal.ip and is_unicast_mac(signal.mac) and self._local(signal.ip):
+                if is_unicast_ip(signal.ip) and signal.ip != "0.0.0.0":
+                    book.add(signal.ip, signal.mac, None, None, signal.source)
         self._attach_server_names(devices, traffic, ip_owner)
         self._attach_signals(devices, ip_owner)
         if book:

@@ -590,7 +590,9 @@ class AssetRegisterSource:
                 continue
             if not newline:
                 cells = cells[:-1]  # the head may cut the last cell short
+            mapped = {header_key(h) for h in self._mapping.values()}
             roles = {_ROLE_BY_KEY.get(header_key(c)) for c in cells} - {None}
+            roles |= {f"mapped:{header_key(c)}" for c in cells if header_key(c) in mapped}
             best = max(best, len(roles))
         return -1.0 if best < 2 else min(0.8, 0.4 + 0.1 * best)
 

@@ -969,7 +969,7 @@ class ZeekSource:
                 continue
             try:
                 rec = loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 st.skip("not JSON", text.line_number)
                 continue
             if type(rec) is not dict:
