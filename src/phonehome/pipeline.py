@@ -16,6 +16,7 @@ from phonehome.analyze.destinations import GeoLookup, analyze_destinations
 from phonehome.analyze.identifiers import DeviceIdentifiers, bind_identifiers
 from phonehome.analyze.leaks import LeakScanner
 from phonehome.analyze.party import classify_party
+from phonehome.analyze.redact import identifier_pattern, redact
 from phonehome.errors import UsageError
 from phonehome.identify.attribution import Attributor
 from phonehome.identify.inventory import Inventory, InventoryBuilder
@@ -345,7 +346,7 @@ def run_audit(
         EntityRef(e, intel.name(e) or e, intel.country(e)) for e in sorted(x for x in referenced if x)
     )
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
-    return Report(
+    report = Report(
         generated_at=moment.isoformat().replace("+00:00", "Z"),
         inputs=tuple(summaries),
         devices=tuple(devices),
@@ -366,3 +367,5 @@ def run_audit(
             "http_requests_searched": payloads.scanner.requests,
         },
     )
+    # The settings keep the identifiers files' paths, never their values.
+    return redact(report, identifier_pattern(options.identifiers))
