@@ -296,6 +296,9 @@ def audit(
         for summary in report.inputs:
             for problem in summary.errors:
                 err.print(f"phonehome: warning: {summary.path}: {problem}", markup=False, soft_wrap=True)
+            if summary.skipped and not any("skipped" in e for e in summary.errors):
+                note = f"{summary.skipped} unreadable record(s) skipped"
+                err.print(f"phonehome: warning: {summary.path}: {note}", markup=False, soft_wrap=True)
         default_html = None
         if store is not None:
             audit_id = store.save(report)

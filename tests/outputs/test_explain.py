@@ -48,7 +48,17 @@ def test_explain_shows_verdict_conflict_and_weights() -> None:
     assert explain(report, device) == text  # deterministic
 
 
-@pytest.mark.parametrize("query", ["mac:50:c7:bf:01:02:03", "50:C7:BF:01:02:03", "192.168.1.9", "LOBBY-CAM"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "mac:50:c7:bf:01:02:03",
+        "50:C7:BF:01:02:03",
+        "50-C7-BF-01-02-03",
+        "50c7.bf01.0203",
+        "192.168.1.9",
+        "LOBBY-CAM",
+    ],
+)
 def test_find_device_by_any_identifier(query: str) -> None:
     assert find_device(_report(), query).mac == TP_LINK_MAC
 

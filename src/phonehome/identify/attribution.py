@@ -40,7 +40,7 @@ _UNMAPPED = "oui:"
 _NO_IDENTITY_KINDS = frozenset({"arp", "dhcp_lease", "dhcp_server"})
 """Signals that only restate an address; serials, switch ports and locations stay as zero-weight
 evidence because the removal plan reads them."""
-_HOSTNAME_KINDS = ("dhcp_hostname", "mdns_name", "dhcp_fqdn")
+_HOSTNAME_KINDS = ("dhcp_hostname", "mdns_name", "dhcp_fqdn", "hostname")
 
 
 @dataclass(frozen=True)

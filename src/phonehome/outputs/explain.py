@@ -9,6 +9,7 @@ from collections import defaultdict
 
 from phonehome.model import Device, Evidence, Report
 from phonehome.outputs.summary import thousands
+from phonehome.sources.neighbours import normalise_mac
 
 
 class DeviceNotFound(LookupError):
@@ -18,7 +19,10 @@ class DeviceNotFound(LookupError):
 def find_device(report: Report, query: str) -> Device:
     """The device whose id, MAC, IP or host name is ``query`` (case-insensitive)."""
     q = query.strip().lower()
-    exact = [d for d in report.devices if q in (d.id.lower(), (d.mac or "").lower())]
+    mac = normalise_mac(q)  # 54-8C-81-..., 548c.813e.92a7: the notations ARP tables print
+    exact = [
+        d for d in report.devices if q in (d.id.lower(), (d.mac or "").lower()) or (mac and d.mac == mac)
+    ]
     if not exact:
         exact = [d for d in report.devices if q in d.ips or q in (h.lower() for h in d.hostnames)]
     if len(exact) == 1:
