@@ -76,6 +76,18 @@ def test_truncated_capture_keeps_what_was_read(tmp_path: Path) -> None:
     assert errors == ["truncated packet after 4 packets; kept what was read"]
 
 
+def test_truncated_gzip_capture_keeps_what_was_read(tmp_path: Path) -> None:
+    plain = tmp_path / "a.pcap"
+    wrpcap(str(plain), _packets(2000))
+    packed = gzip.compress(plain.read_bytes())
+    path = tmp_path / "cut.pcap.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    frames, errors, kind = _read(path)
+    assert kind == "pcap+gzip"
+    assert 0 < len(frames) < 2000
+    assert len(errors) == 1 and errors[0].endswith(f"after {len(frames)} packets; kept what was read")
+
+
 def test_truncated_pcapng_block(tmp_path: Path) -> None:
     path = tmp_path / "a.pcapng"
     wrpcapng(str(path), _packets())

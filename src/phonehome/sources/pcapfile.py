@@ -70,7 +70,9 @@ class _HashingReader:
         parts = [self._buf[pos:]]
         have = len(parts[0])
         while have < n:
-            chunk = self._stream.read(max(_CHUNK, n - have))
+            # read1 on gzip: a truncated stream yields what it decompressed before the EOFError.
+            size = max(_CHUNK, n - have)
+            chunk = self._stream.read1(size) if self._compressed else self._stream.read(size)  # type: ignore[attr-defined]
             if not chunk:
                 break
             if not self._compressed:
