@@ -100,3 +100,12 @@ def test_bad_identifiers_file_is_one_line(tmp_path: Path, phone_capture: tuple[P
     assert result.returncode == exitcodes.USAGE
     assert result.stderr.startswith(f"phonehome: error: {bad}")
     assert result.stderr.count("\n") == 1
+
+
+def test_decrypted_requests_are_destinations_with_their_size() -> None:
+    flows = Path(__file__).parent / "fixtures" / "mitmproxy" / "mitmproxy11.flows"
+    result = _audit(str(flows), "--fail-on", "never")
+    assert result.returncode == exitcodes.OK, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["destinations"]
+    assert all(d["flows"] >= 1 and d["bytes_out"] > 0 and d["name"] for d in doc["destinations"])

@@ -24,6 +24,7 @@ from phonehome.intel.loader import Intel
 from phonehome.model import Destination, DeviceID, EntityRef, Finding, InputSummary, Report
 from phonehome.policy.engine import PolicySettings, evaluate
 from phonehome.sources.interface import (
+    FlowRecord,
     HostSighting,
     HttpRequest,
     ProgressCallback,
@@ -173,16 +174,45 @@ class _PayloadRouter:
     def add(self, request: HttpRequest) -> None:
         key = self._key(request)
         if request.client_ip and request.server_ip:
-            self._builder.add(
-                ServerName(
-                    request.client_ip,
-                    request.server_ip,
-                    request.host,
-                    "http_host",
-                    request.time,
-                    request.source,
+            if request.transport == "http":
+                # The flow meter saw this connection; the request only names its server.
+                self._builder.add(
+                    ServerName(
+                        request.client_ip,
+                        request.server_ip,
+                        request.host,
+                        "http_host",
+                        request.time,
+                        request.source,
+                    )
                 )
-            )
+            else:
+                # A proxy's record is the only trace of the exchange: count it as a flow of its size.
+                sent = (
+                    len(request.method)
+                    + len(request.url)
+                    + sum(len(n) + len(v) + 4 for n, v in request.headers)
+                )
+                self._builder.add(
+                    FlowRecord(
+                        request.client_mac,
+                        request.client_ip,
+                        None,
+                        request.server_ip,
+                        6,
+                        0,
+                        request.server_port,
+                        sent + len(request.body),
+                        0,
+                        request.time,
+                        request.time,
+                        request.host,
+                        "HTTP.decrypted",
+                        {n.lower(): v for n, v in request.headers}.get("user-agent"),
+                        None,
+                        request.source,
+                    )
+                )
         if request.body_note:
             self.notes[request.source][request.body_note.split(" (")[0]] += 1
         self.scanner.scan(request, key, None if key in self._known or not self._known else _ANY_DEVICE)
