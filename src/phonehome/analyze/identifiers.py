@@ -72,6 +72,7 @@ from typing import Any
 import yaml
 
 from phonehome.errors import UsageError
+from phonehome.macaddr import normalise_mac as _parse_mac
 from phonehome.model import DeviceID
 
 MAX_FILE_BYTES = 16 << 20
@@ -229,26 +230,12 @@ def luhn_check_digit(digits: str) -> str:
     raise ValueError("not a decimal string")  # unreachable for decimal input
 
 
-_MAC_PARTS = re.compile(
-    r"^([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]"
-    r"([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})$"
-)
-_MAC_CISCO = re.compile(r"^([0-9a-f]{4})\.([0-9a-f]{4})\.([0-9a-f]{4})$")
-_MAC_BARE = re.compile(r"^[0-9a-f]{12}$")
-
-
 def normalise_mac(text: str) -> str:
     """Any common MAC notation -> ``aa:bb:cc:dd:ee:ff``; ``ValueError`` for anything else."""
-    t = text.strip().lower()
-    if m := _MAC_PARTS.match(t):
-        return ":".join(p.zfill(2) for p in m.groups())
-    if m := _MAC_CISCO.match(t):
-        bare = "".join(m.groups())
-    elif _MAC_BARE.match(t):
-        bare = t
-    else:
+    mac = _parse_mac(text)
+    if mac is None:
         raise ValueError("not a MAC address")
-    return ":".join(bare[i : i + 2] for i in range(0, 12, 2))
+    return mac
 
 
 def _imei(text: str) -> str:

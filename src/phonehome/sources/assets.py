@@ -21,6 +21,7 @@ from datetime import date, datetime, time
 from itertools import chain, islice
 from pathlib import Path
 
+from phonehome.macaddr import normalise_mac
 from phonehome.model import InputSummary
 from phonehome.sources.interface import (
     HostSighting,
@@ -85,9 +86,6 @@ _PLACEHOLDERS = frozenset(
 )
 _MAX_VALUE_CHARS = 512
 _PROGRESS_ROWS = 1 << 16
-_MAC_SEPARATED = re.compile(r"[0-9a-f]{1,2}(?:([:\- ])[0-9a-f]{1,2})(?:\1[0-9a-f]{1,2}){4}")
-_MAC_DOTTED = re.compile(r"[0-9a-f]{4}([.\-])[0-9a-f]{4}\1[0-9a-f]{4}")
-_MAC_BARE = re.compile(r"[0-9a-f]{12}")
 _LIST_SEPARATORS = re.compile(r"[,;/|\n]+")
 _IP_SEPARATORS = re.compile(r"[,;/|\s]+")
 
@@ -145,19 +143,9 @@ def _check_role(role: str, header: str) -> None:
 
 
 def _normalise_mac(text: str) -> str | None:
-    """``aa:bb:cc:dd:ee:ff`` from colon, hyphen, space, dotted (Cisco, Huawei) or bare notation."""
-    value = text.strip().lower()
-    if _MAC_SEPARATED.fullmatch(value):
-        octets = [part.zfill(2) for part in re.split(r"[:\- ]", value)]
-    elif _MAC_DOTTED.fullmatch(value) or _MAC_BARE.fullmatch(value):
-        digits = re.sub(r"[.\-]", "", value)
-        octets = [digits[i : i + 2] for i in range(0, 12, 2)]
-    else:
-        return None
-    mac = ":".join(octets)
-    if mac in ("00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"):
-        return None
-    return mac
+    """A station MAC in any common notation; all-zero and broadcast placeholders are not MACs."""
+    mac = normalise_mac(text)
+    return None if mac in ("00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff") else mac
 
 
 def _parse_mac(text: str) -> str | None:

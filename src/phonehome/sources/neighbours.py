@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from phonehome.macaddr import normalise_mac
 from phonehome.model import InputSummary
 from phonehome.sources.interface import (
     HostSighting,
@@ -40,30 +41,6 @@ from phonehome.sources.interface import (
     SourceError,
 )
 from phonehome.sources.textfile import TextInput, head_text, looks_binary, open_text
-
-_HEX = frozenset("0123456789abcdef")
-
-
-def normalise_mac(text: str) -> str | None:
-    """``aa:bb:cc:dd:ee:ff`` from colon, hyphen, Cisco dotted or unpadded macOS forms; None if not a MAC."""
-    s = text.strip().lower()
-    if s.count(".") == 2:
-        groups = s.split(".")
-        if any(len(g) != 4 for g in groups):
-            return None
-        digits = "".join(groups)
-    elif s.count(":") == 5 or s.count("-") == 5:
-        groups = s.replace("-", ":").split(":")
-        if any(not 1 <= len(g) <= 2 for g in groups):
-            return None
-        digits = "".join(g.rjust(2, "0") for g in groups)
-    elif len(s) == 12:
-        digits = s
-    else:
-        return None
-    if not set(digits) <= _HEX:
-        return None
-    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
 
 
 def is_unicast_mac(mac: str) -> bool:

@@ -34,6 +34,7 @@ from urllib.parse import unquote
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import ParseError, iterparse
 
+from phonehome.macaddr import normalise_mac as _parse_mac
 from phonehome.model import InputSummary
 from phonehome.sources.interface import HostSighting, HostSignal, Item, ProgressCallback, SourceError
 from phonehome.sources.textfile import head_text, looks_binary
@@ -634,21 +635,9 @@ def _nbstat(script: Element) -> tuple[str | None, str | None]:
 
 
 def normalise_mac(text: str) -> str | None:
-    """``aa:bb:cc:dd:ee:ff`` from colon, dash, Cisco-dot or unpadded forms; None if not a MAC."""
-    text = text.strip()
-    if ":" in text or "-" in text:
-        parts = re.split(r"[:-]", text)
-        if len(parts) != 6 or not all(re.fullmatch(r"[0-9A-Fa-f]{1,2}", p) for p in parts):
-            return None
-        digits = "".join(p.zfill(2) for p in parts)
-    else:
-        digits = text.replace(".", "")
-        if not re.fullmatch(r"[0-9A-Fa-f]{12}", digits):
-            return None
-    digits = digits.lower()
-    if digits == "000000000000":
-        return None
-    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+    """The shared parser, with nmap's all-zero placeholder treated as no MAC."""
+    mac = _parse_mac(text)
+    return None if mac == "00:00:00:00:00:00" else mac
 
 
 def _ip(text: str) -> str | None:

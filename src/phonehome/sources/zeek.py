@@ -58,6 +58,7 @@ from pathlib import Path
 from types import MemberDescriptorType
 from typing import Any, TypeVar
 
+from phonehome.macaddr import normalise_mac as _parse_mac
 from phonehome.model import InputSummary
 from phonehome.sources.interface import (
     DnsAnswer,
@@ -193,30 +194,12 @@ def _items(value: Any) -> list[str]:
     return [v for v in str(value).split(",") if v]
 
 
-_MAC_SPLIT = re.compile(r"[:\-.]")
-_HEX = frozenset("0123456789abcdef")
-
-
 def normalise_mac(value: Any) -> str | None:
-    """``aa:bb:cc:dd:ee:ff`` from colon, dash, Cisco-dot or unpadded forms; None if not a MAC."""
+    """The shared parser for any JSON value; Zeek's all-zero placeholder is no MAC."""
     if not value:
         return None
-    text = str(value).strip().lower()
-    if len(text) == 17 and text[2] == ":" and text[5] == ":" and text[14] == ":":
-        digits = text.replace(":", "")
-    else:
-        parts = _MAC_SPLIT.split(text)
-        if len(parts) == 6 and all(1 <= len(p) <= 2 for p in parts):
-            digits = "".join(p.zfill(2) for p in parts)
-        elif len(parts) == 3 and all(len(p) == 4 for p in parts):
-            digits = "".join(parts)
-        elif len(parts) == 1 and len(text) == 12:
-            digits = text
-        else:
-            return None
-    if len(digits) != 12 or not _HEX.issuperset(digits) or digits == "000000000000":
-        return None
-    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+    mac = _parse_mac(str(value))
+    return None if mac == "00:00:00:00:00:00" else mac
 
 
 def _service(value: Any) -> str | None:
