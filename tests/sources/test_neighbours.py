@@ -15,6 +15,7 @@ from phonehome.sources.leases import LeasesSource
 from phonehome.sources.neighbours import NeighbourTableSource, normalise_mac
 from phonehome.sources.nfdump import NfdumpSource
 from phonehome.sources.registry import read_head
+from phonehome.testing.damage import damage
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "neighbours"
 SOURCE = NeighbourTableSource()
@@ -254,29 +255,12 @@ def test_normalise_mac(text: str, mac: str | None) -> None:
     assert normalise_mac(text) == mac
 
 
-_SPECIAL = [b",", b"\n", b"{", b"}", b";", b'"', b"\\", b" ", b"\x00", b":", b"\xe9"]
-
-
-def _mutate(data: bytes, rng: random.Random) -> bytes:
-    out = bytearray(data)
-    for _ in range(rng.randrange(1, 10)):
-        at = rng.randrange(len(out) + 1)
-        choice = rng.randrange(3)
-        if choice == 0:
-            del out[at : at + rng.randrange(1, 20)]
-        elif choice == 1:
-            out[at:at] = rng.randbytes(rng.randrange(1, 8))
-        else:
-            out[at:at] = rng.choice(_SPECIAL)
-    return bytes(out)
-
-
 @pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.iterdir()))
 def test_damaged_files_give_a_summary_or_a_source_error(tmp_path: Path, name: str) -> None:
     rng = random.Random(name)
     path = tmp_path / name
     for _ in range(40):
-        path.write_bytes(_mutate((FIXTURES / name).read_bytes(), rng))
+        path.write_bytes(damage((FIXTURES / name).read_bytes(), rng))
         try:
             items = list(SOURCE.read(path))
         except SourceError as e:
