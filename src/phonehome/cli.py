@@ -31,6 +31,7 @@ from phonehome.cliutil import (
     err,
     open_workspace,
     reporting_errors,
+    write_json,
     write_output,
 )
 from phonehome.commands import register_all
@@ -368,11 +369,9 @@ def devices(
     with reporting_errors():
         _, saved = open_workspace(workspace).load(audit_id)
         if fmt is FormatChoice.json:
-            import json
-
             from phonehome.outputs.jsonformat import report_to_dict
 
-            write_output(json.dumps(report_to_dict(saved)["devices"], indent=2) + "\n", None)
+            write_json(report_to_dict(saved)["devices"])
             return
         names = {e.id: e.name for e in saved.entities}
         table = Table(title=f"{len(saved.devices)} devices")
@@ -402,11 +401,9 @@ def findings(
     with reporting_errors():
         _, saved = open_workspace(workspace).load(audit_id)
         if fmt is FormatChoice.json:
-            import json
-
             from phonehome.outputs.jsonformat import report_to_dict
 
-            write_output(json.dumps(report_to_dict(saved)["findings"], indent=2) + "\n", None)
+            write_json(report_to_dict(saved)["findings"])
             return
         table = Table(title=f"{len(saved.findings)} findings")
         for column in ("severity", "rule", "policy", "device", "title"):
@@ -433,8 +430,6 @@ def explain(
         except DeviceNotFound as e:
             raise UsageError(str(e)) from None
         if fmt is FormatChoice.json:
-            import json
-
             from phonehome.outputs.jsonformat import report_to_dict
 
             doc = report_to_dict(saved)
@@ -442,7 +437,7 @@ def explain(
                 "device": next(d for d in doc["devices"] if d["id"] == found.id),
                 "findings": [f for f in doc["findings"] if f["device_id"] == found.id],
             }
-            write_output(json.dumps(payload, indent=2) + "\n", None)
+            write_json(payload)
             return
         write_output(explain(saved, found), None)
 

@@ -5,6 +5,7 @@ Only the CLI decides how to exit; commands in ``phonehome.commands`` use these h
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -71,15 +72,27 @@ def open_workspace(path: Path | None) -> Workspace:
     return Workspace(path or default_home())
 
 
-def write_output(text: str, output: str | None) -> None:
+def write_output(data: str | bytes, output: str | None) -> None:
+    """Write text (UTF-8) or bytes to ``output`` atomically, or to stdout for None or ``-``.
+
+    A failed write leaves neither a partial file nor the temporary one.
+    """
+    raw = data.encode("utf-8") if isinstance(data, str) else data
     if output in (None, "-"):
-        sys.stdout.write(text)
         sys.stdout.flush()
+        sys.stdout.buffer.write(raw)
+        sys.stdout.buffer.flush()
         return
     target = Path(output)
     tmp = target.with_name(f".{target.name}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(raw)
         os.replace(tmp, target)
     except OSError as e:
+        tmp.unlink(missing_ok=True)
         raise UsageError(f"{target}: cannot write output ({e.strerror or e})") from e
+
+
+def write_json(payload: object, output: str | None = None) -> None:
+    """``payload`` as indented JSON, the way every ``-f json`` command prints it."""
+    write_output(json.dumps(payload, indent=2) + "\n", output)

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import enum
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from phonehome.cliutil import AuditIdOpt, OutputOpt, WorkspaceOpt, err, open_workspace, reporting_errors
+from phonehome.cliutil import (
+    AuditIdOpt,
+    OutputOpt,
+    WorkspaceOpt,
+    err,
+    open_workspace,
+    reporting_errors,
+    write_output,
+)
 from phonehome.errors import UsageError
 
 if TYPE_CHECKING:
@@ -23,22 +30,6 @@ class ComplianceFormat(enum.StrEnum):
 
     html = "html"
     pdf = "pdf"
-
-
-def write_bytes(data: bytes, output: str | None) -> None:
-    """Write ``data`` to ``output`` atomically, or to stdout for None or ``-``."""
-    if output in (None, "-"):
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-        return
-    target = Path(output)
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise UsageError(f"{target}: cannot write output ({e.strerror or e})") from e
 
 
 def older_audits(store: Workspace, number: int) -> list[Report]:
@@ -113,6 +104,6 @@ def run_compliance(
     data = render_compliance(
         saved, policy, intel, chosen.value, history=history, plan_status=status, audit_id=number
     )
-    write_bytes(data, output)
+    write_output(data, output)
     if output not in (None, "-"):
         err.print(f"Compliance report written to {output}", markup=False, soft_wrap=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -27,17 +26,6 @@ class PlanFormat(enum.StrEnum):
     terminal = "terminal"
     csv = "csv"
     xlsx = "xlsx"
-
-
-def write_bytes(data: bytes, output: str) -> None:
-    """Write ``data`` to ``output`` atomically (a failed write leaves no partial file)."""
-    target = Path(output)
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-    except OSError as e:
-        raise UsageError(f"{target}: cannot write output ({e.strerror or e})") from e
 
 
 def _format_for(fmt: PlanFormat | None, output: str | None) -> PlanFormat:
@@ -100,7 +88,7 @@ def register(app: typer.Typer) -> None:
             if chosen is PlanFormat.xlsx:
                 if output in (None, "-"):
                     raise UsageError("--format xlsx: give an output file with -o FILE.xlsx")
-                write_bytes(planner.render_xlsx(built), output)
+                write_output(planner.render_xlsx(built), output)
             elif chosen is PlanFormat.csv:
                 write_output(planner.render_csv(built, bom=output not in (None, "-")), output)
             else:
